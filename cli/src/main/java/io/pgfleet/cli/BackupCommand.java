@@ -1,0 +1,111 @@
+package io.pgfleet.cli;
+
+import io.pgfleet.cli.standalone.Standalone;
+import io.pgfleet.common.manifest.Manifest;
+import io.pgfleet.common.pg.ClusterDirectory;
+import io.pgfleet.common.pg.PgConnectionInfo;
+import io.pgfleet.common.pg.PgErrors;
+import io.pgfleet.common.storage.FileSystemStorage;
+import io.pgfleet.coordinator.run.BackupFailedException;
+import io.pgfleet.coordinator.run.BackupOutcome;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+@Command(name = "backup", description = {
+    "Back up one database: the coordinator exports a snapshot and publishes one task per table to Kafka; "
+        + "workers copy the tables in parallel under that snapshot into the repository; the manifest is written "
+        + "last. Standalone: runs an embedded Kafka broker, the coordinator and the workers in this process."})
+final class BackupCommand implements Callable<Integer> {
+  @Parameters(index = "0", paramLabel = "POSTGRES_URL",
+      description = "postgresql://user[:password]@host[:port]/database[?sslmode=...] (or PGPASSWORD)")
+  String url;
+
+  @Option(names = "--repo", required = true, description = "Repository directory (created if missing).")
+  String repo;
+
+  @Option(names = "--workers", defaultValue = "2", description = "Worker instances (default ${DEFAULT-VALUE}).")
+  int workers;
+
+  @Option(names = "--slots", defaultValue = "1", description = "Task slots per worker (default ${DEFAULT-VALUE}).")
+  int slots;
+
+  @Option(names = "--cluster", description = "Cluster name in the repository (default: host-port).")
+  String cluster;
+
+  @Option(names = "--zstd-level", defaultValue = "3", description = "zstd level 1-19 (default ${DEFAULT-VALUE}).")
+  int zstdLevel;
+
+  @Option(names = "--kafka", description = "Use this Kafka (bootstrap servers) instead of the embedded broker.")
+  String kafka;
+
+  @Option(names = "--task-partitions", defaultValue = "16", hidden = true)
+  int taskPartitions;
+
+  @Override
+  public Integer call() throws Exception {
+    if (workers < 1 || workers > 64) {
+      throw new UserError("--workers " + workers + " is out of range: give 1 to 64");
+    }
+    if (slots < 1 || slots > 64) {
+      throw new UserError("--slots " + slots + " is out of range: give 1 to 64");
+    }
+    if (zstdLevel < 1 || zstdLevel > 19) {
+      throw new UserError("--zstd-level " + zstdLevel + " is out of range: give 1 (fastest) to 19 (smallest)");
+    }
+    PgConnectionInfo target = PgConnectionInfo.parse(url);
+    String clusterName = cluster != null ? cluster : defaultCluster(target);
+    if (!clusterName.matches("[A-Za-z0-9_-]{1,64}")) {
+      throw new UserError("--cluster '" + clusterName + "' is not a valid name: use 1-64 letters, digits, '_' or '-'");
+    }
+    FileSystemStorage storage = Repositories.forWriting(repo);
+    preflight(target);
+
+    ProgressPrinter printer = new ProgressPrinter(System.err);
+    System.err.println("pgfleet: backing up " + target.redacted() + " into " + storage.describe() + " with "
+        + workers + " worker(s) x " + slots + " slot(s)" + (kafka == null ? " (embedded Kafka)" : " (Kafka " + kafka + ")"));
+    ClusterDirectory clusters = new ClusterDirectory(Map.of(clusterName, target.withDatabase("postgres")));
+    try (Standalone s = Standalone.start(kafka, storage, clusters,
+        new Standalone.Options(workers, slots, zstdLevel, Math.max(taskPartitions, workers * slots * 2),
+            Main.version()))) {
+      BackupOutcome outcome;
+      try {
+        outcome = s.coordinator().backup(clusterName, target.database(), printer::backup)
+            .toCompletionStage().toCompletableFuture().get(7, TimeUnit.DAYS);
+      } catch (ExecutionException e) {
+        printer.done();
+        if (e.getCause() instanceof BackupFailedException f) {
+          throw new UserError("backup of " + target.redacted() + " failed, no backup was written: " + f.getMessage());
+        }
+        throw e;
+      }
+      printer.done();
+      Manifest m = outcome.manifest();
+      System.err.printf("pgfleet: backup %s complete: %d tables, %s rows, %s stored in %s%n", m.backupId(),
+          m.tableCount(), Formats.count(m.totalRows()), Formats.bytes(m.totalBytes()),
+          Formats.duration(java.time.Duration.between(m.startedAt(), m.finishedAt())));
+      System.out.println(m.backupId());
+      return 0;
+    }
+  }
+
+  static String defaultCluster(PgConnectionInfo t) {
+    return t.host().replaceAll("[^A-Za-z0-9_-]", "-") + "-" + t.port();
+  }
+
+  /** Fails fast, before any broker starts, on the usual mistakes: wrong host, password or database name. */
+  private static void preflight(PgConnectionInfo target) {
+    try (Connection c = DriverManager.getConnection(target.jdbcUrl(), target.jdbcProperties("pgfleet-preflight"))) {
+      c.isValid(5);
+    } catch (SQLException e) {
+      throw new UserError(PgErrors.describe(e, target));
+    }
+  }
+}

@@ -1,0 +1,35 @@
+package io.pgfleet.cli;
+
+import io.pgfleet.common.manifest.Manifest;
+import io.pgfleet.common.repository.BackupCatalog;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "list", description = "List the backups in a repository, newest first.")
+final class ListCommand implements Callable<Integer> {
+  private static final DateTimeFormatter TIME =
+      DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'").withZone(ZoneOffset.UTC);
+
+  @Option(names = "--repo", required = true, description = "Repository directory.")
+  String repo;
+
+  @Override
+  public Integer call() throws Exception {
+    List<Manifest> all = new BackupCatalog(Repositories.forReading(repo)).list();
+    if (all.isEmpty()) {
+      System.err.println("pgfleet: no backups in " + repo);
+      return 0;
+    }
+    System.out.printf("%-24s %-20s %-24s %-20s %10s %7s %12s%n", "BACKUP", "CLUSTER", "DATABASE", "FINISHED",
+        "SIZE", "TABLES", "ROWS");
+    for (Manifest m : all) {
+      System.out.printf("%-24s %-20s %-24s %-20s %10s %7d %12s%n", m.backupId(), m.cluster(), m.database(),
+          TIME.format(m.finishedAt()), Formats.bytes(m.totalBytes()), m.tableCount(), Formats.count(m.totalRows()));
+    }
+    return 0;
+  }
+}

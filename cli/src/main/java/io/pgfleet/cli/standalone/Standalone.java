@@ -1,0 +1,94 @@
+package io.pgfleet.cli.standalone;
+
+import io.pgfleet.common.kafka.KafkaSettings;
+import io.pgfleet.common.kafka.Topics;
+import io.pgfleet.common.pg.ClusterDirectory;
+import io.pgfleet.common.pg.PgTools;
+import io.pgfleet.common.storage.Storage;
+import io.pgfleet.coordinator.BackupCoordinator;
+import io.pgfleet.worker.Worker;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One JVM running a coordinator and N workers over Kafka: the embedded broker by default, or an external one.
+ * Each worker has its own Kafka clients and group membership, exactly as a worker process in a fleet would.
+ */
+public final class Standalone implements AutoCloseable {
+  public record Options(int workers, int slotsPerWorker, int zstdLevel, int taskPartitions, String pgfleetVersion) {}
+
+  private final EmbeddedKafka embedded;
+  private final Vertx vertx;
+  private final List<Worker> workers = new ArrayList<>();
+  private final BackupCoordinator coordinator;
+  private final KafkaSettings kafka;
+
+  private Standalone(EmbeddedKafka embedded, KafkaSettings kafka, Vertx vertx, BackupCoordinator coordinator) {
+    this.embedded = embedded;
+    this.kafka = kafka;
+    this.vertx = vertx;
+    this.coordinator = coordinator;
+  }
+
+  /** Starts everything; {@code externalKafka} null means the embedded broker. */
+  public static Standalone start(String externalKafka, Storage storage, ClusterDirectory clusters, Options o)
+      throws Exception {
+    EmbeddedKafka embedded = externalKafka == null ? EmbeddedKafka.start() : null;
+    KafkaSettings kafka = KafkaSettings.of(externalKafka == null ? embedded.bootstrapServers() : externalKafka);
+    Vertx vertx = null;
+    try {
+      Topics.ensure(kafka, new Topics.Layout(o.taskPartitions(), 4, (short) 1));
+      vertx = Vertx.vertx();
+      BackupCoordinator coordinator = new BackupCoordinator(vertx, kafka, storage, clusters,
+          BackupCoordinator.Options.defaults(o.pgfleetVersion()));
+      Standalone s = new Standalone(embedded, kafka, vertx, coordinator);
+      String prefix = "standalone-" + Long.toHexString(System.nanoTime() & 0xffffff) + "-w";
+      PgTools tools = PgTools.fromEnvironment();
+      List<Future<Void>> starts = new ArrayList<>();
+      for (int i = 1; i <= o.workers(); i++) {
+        Worker w = new Worker(vertx, kafka, storage, clusters, tools,
+            new Worker.Options(prefix + i, o.slotsPerWorker(), o.zstdLevel()));
+        s.workers.add(w);
+        starts.add(w.start());
+      }
+      starts.add(coordinator.start());
+      Future.all(starts).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      return s;
+    } catch (Exception e) {
+      if (vertx != null) {
+        vertx.close();
+      }
+      if (embedded != null) {
+        embedded.close();
+      }
+      throw e;
+    }
+  }
+
+  public BackupCoordinator coordinator() {
+    return coordinator;
+  }
+
+  public KafkaSettings kafka() {
+    return kafka;
+  }
+
+  @Override
+  public void close() throws Exception {
+    List<Future<Void>> stops = new ArrayList<>();
+    stops.add(coordinator.stop());
+    workers.forEach(w -> stops.add(w.stop()));
+    try {
+      Future.join(stops).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception ignored) {
+      // closing anyway
+    }
+    vertx.close().toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    if (embedded != null) {
+      embedded.close();
+    }
+  }
+}

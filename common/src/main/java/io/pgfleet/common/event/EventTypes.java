@@ -1,0 +1,14 @@
+package io.pgfleet.common.event;
+
+/** The event types pgfleet emits on {@code pgfleet.events}; docs/events.md describes each payload. */
+public final class EventTypes {
+  public static final String BACKUP_STARTED = "io.pgfleet.backup.started";
+  public static final String BACKUP_COMPLETED = "io.pgfleet.backup.completed";
+  public static final String BACKUP_FAILED = "io.pgfleet.backup.failed";
+  public static final String TASK_STARTED = "io.pgfleet.task.started";
+  public static final String TASK_PROGRESS = "io.pgfleet.task.progress";
+  public static final String TASK_COMPLETED = "io.pgfleet.task.completed";
+  public static final String TASK_FAILED = "io.pgfleet.task.failed";
+
+  private EventTypes() {}
+}

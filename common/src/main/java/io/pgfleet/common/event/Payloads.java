@@ -1,0 +1,29 @@
+package io.pgfleet.common.event;
+
+import io.pgfleet.common.manifest.ArtifactEntry;
+import io.pgfleet.common.pg.TableRef;
+import java.util.List;
+
+/** The {@code data} of each event type. */
+public final class Payloads {
+  private Payloads() {}
+
+  public record BackupStarted(String backupId, int tasks, String snapshot, String serverVersion) {}
+
+  public record BackupCompleted(String backupId, String manifestKey, int tables, long rows, long bytes,
+      long durationMillis) {}
+
+  public record BackupFailed(String backupId, String reason) {}
+
+  public record TaskStarted(String taskId, String kind, TableRef table, int attempt, String worker, int partition) {}
+
+  public record TaskProgress(String taskId, long rows, long rawBytes, long bytes) {}
+
+  public record TaskCompleted(String taskId, String kind, int attempt, String worker, ArtifactEntry artifact) {}
+
+  public record TaskFailed(String taskId, String kind, TableRef table, int attempt, String worker, String reason,
+      boolean retryable) {}
+
+  /** A worker's heartbeat on {@code pgfleet.workers}: what it owns and how many of its slots are busy. */
+  public record WorkerStatus(String workerId, int slots, int busy, List<Integer> partitions, long at) {}
+}

@@ -1,0 +1,70 @@
+package io.pgfleet.common.kafka;
+
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.TopicExistsException;
+
+/**
+ * The topics and their shapes. The task topic has many partitions (2-4x the fleet's worker slots): a worker runs
+ * at most one task per partition, so partitions bound parallelism.
+ */
+public final class Topics {
+  public static final String TASKS = "pgfleet.tasks";
+  public static final String EVENTS = "pgfleet.events";
+  public static final String WORKERS = "pgfleet.workers";
+  public static final String DEAD_LETTER = "pgfleet.tasks.dlq";
+  public static final String WORKER_GROUP = "pgfleet-workers";
+
+  private Topics() {}
+
+  public record Layout(int taskPartitions, int eventPartitions, short replication) {}
+
+  /** Creates the topics that do not exist yet; existing ones are left as they are. */
+  public static void ensure(KafkaSettings kafka, Layout layout) {
+    Properties p = new Properties();
+    p.putAll(kafka.clientProperties());
+    p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, 15000);
+    p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, 30000);
+    try (Admin admin = Admin.create(p)) {
+      Set<String> existing = admin.listTopics().names().get(30, TimeUnit.SECONDS);
+      List<NewTopic> missing = new ArrayList<>();
+      Map<String, String> compacted = new HashMap<>();
+      compacted.put("cleanup.policy", "compact");
+      compacted.put("min.compaction.lag.ms", "60000");
+      add(missing, existing, new NewTopic(TASKS, layout.taskPartitions(), layout.replication()));
+      add(missing, existing, new NewTopic(EVENTS, layout.eventPartitions(), layout.replication()));
+      add(missing, existing, new NewTopic(DEAD_LETTER, 1, layout.replication()));
+      add(missing, existing, new NewTopic(WORKERS, 1, layout.replication()).configs(compacted));
+      if (!missing.isEmpty()) {
+        try {
+          admin.createTopics(missing).all().get(30, TimeUnit.SECONDS);
+        } catch (ExecutionException e) {
+          if (!(e.getCause() instanceof TopicExistsException)) {
+            throw e;
+          }
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while creating Kafka topics", e);
+    } catch (Exception e) {
+      throw new IllegalStateException("cannot create pgfleet topics on Kafka at " + kafka.bootstrapServers() + ": "
+          + e.getMessage(), e);
+    }
+  }
+
+  private static void add(List<NewTopic> missing, Set<String> existing, NewTopic t) {
+    if (!existing.contains(t.name())) {
+      missing.add(t);
+    }
+  }
+}

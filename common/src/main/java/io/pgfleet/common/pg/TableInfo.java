@@ -1,0 +1,13 @@
+package io.pgfleet.common.pg;
+
+import java.util.List;
+
+/**
+ * A table whose rows pgfleet copies itself: an ordinary table or a partition leaf, logged or unlogged.
+ *
+ * @param columns the columns COPY carries, in attnum order; generated columns are left out, since the server
+ *     computes them again on load and refuses them in COPY FROM
+ * @param bytes heap plus TOAST size, the cost estimate used to order tasks (largest first)
+ */
+public record TableInfo(long oid, TableRef ref, List<String> columns, long bytes, long estimatedRows,
+    boolean unlogged, boolean rowSecurity, boolean partition) {}

@@ -1,0 +1,31 @@
+package io.pgfleet.common.task;
+
+import java.time.Instant;
+import java.util.Objects;
+
+/**
+ * What every task shares.
+ *
+ * @param objectKey where the artifact goes, relative to the repository root; deterministic, so a redelivered
+ *     task overwrites its own output
+ * @param attempt 1 for the first publication; the coordinator republishes a retryable failure with attempt + 1
+ */
+public record TaskHeader(String taskId, String runId, String backupId, String cluster, String database,
+    String snapshot, String objectKey, int attempt, Instant issuedAt) {
+  public TaskHeader {
+    Objects.requireNonNull(taskId, "taskId");
+    Objects.requireNonNull(runId, "runId");
+    Objects.requireNonNull(backupId, "backupId");
+    Objects.requireNonNull(cluster, "cluster");
+    Objects.requireNonNull(database, "database");
+    Objects.requireNonNull(snapshot, "snapshot");
+    Objects.requireNonNull(objectKey, "objectKey");
+    if (attempt < 1) {
+      throw new IllegalArgumentException("attempt must be >= 1");
+    }
+  }
+
+  public TaskHeader withAttempt(int next) {
+    return new TaskHeader(taskId, runId, backupId, cluster, database, snapshot, objectKey, next, Instant.now());
+  }
+}

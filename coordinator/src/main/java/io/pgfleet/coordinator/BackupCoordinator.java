@@ -1,0 +1,434 @@
+package io.pgfleet.coordinator;
+
+import io.pgfleet.common.event.CloudEvent;
+import io.pgfleet.common.event.EventPublisher;
+import io.pgfleet.common.event.EventTypes;
+import io.pgfleet.common.event.Payloads;
+import io.pgfleet.common.json.Json;
+import io.pgfleet.common.kafka.KafkaSettings;
+import io.pgfleet.common.kafka.Topics;
+import io.pgfleet.common.manifest.ArtifactEntry;
+import io.pgfleet.common.manifest.Manifest;
+import io.pgfleet.common.pg.ClusterDirectory;
+import io.pgfleet.common.pg.PgConnectionInfo;
+import io.pgfleet.common.repository.RepositoryLayout;
+import io.pgfleet.common.storage.ObjectInfo;
+import io.pgfleet.common.storage.ObjectWriter;
+import io.pgfleet.common.storage.Storage;
+import io.pgfleet.common.stream.Sha256Counter;
+import io.pgfleet.common.task.TableDataTask;
+import io.pgfleet.common.task.Task;
+import io.pgfleet.coordinator.dispatch.TaskDispatcher;
+import io.pgfleet.coordinator.guide.RestoreGuide;
+import io.pgfleet.coordinator.plan.BackupPlan;
+import io.pgfleet.coordinator.plan.BackupPlanner;
+import io.pgfleet.coordinator.run.BackupFailedException;
+import io.pgfleet.coordinator.run.BackupOutcome;
+import io.pgfleet.coordinator.run.BackupRun;
+import io.pgfleet.coordinator.run.RunProgress;
+import io.pgfleet.coordinator.snapshot.SnapshotHolder;
+import io.vertx.core.Context;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.kafka.client.common.TopicPartition;
+import io.vertx.kafka.client.consumer.KafkaConsumer;
+import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
+import io.vertx.kafka.client.producer.KafkaProducer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListOffsetsResult;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs backups: holds the snapshot, plans, dispatches tasks through Kafka, tracks their events, and writes the
+ * manifest last. All state is confined to the coordinator's Vert.x context; JDBC and storage calls run on worker
+ * threads.
+ */
+public final class BackupCoordinator {
+  private static final Logger LOG = LoggerFactory.getLogger(BackupCoordinator.class);
+
+  /**
+   * @param maxAttempts how often a retryable task failure is published again before the run fails
+   * @param startTimeout how long a published task may wait for a worker to start it, and a run for capacity
+   */
+  public record Options(int maxAttempts, Duration startTimeout, Duration lockTimeout, String pgfleetVersion) {
+    public static Options defaults(String version) {
+      return new Options(3, Duration.ofSeconds(120), Duration.ofSeconds(30), version);
+    }
+  }
+
+  private final Vertx vertx;
+  private final KafkaSettings kafka;
+  private final Storage storage;
+  private final ClusterDirectory clusters;
+  private final Options options;
+  private final Map<String, BackupRun> runs = new HashMap<>();
+  private Context context;
+  private KafkaProducer<String, String> producer;
+  private KafkaConsumer<String, String> consumer;
+  private TaskDispatcher dispatcher;
+  private EventPublisher events;
+  private long timer = -1;
+
+  public BackupCoordinator(Vertx vertx, KafkaSettings kafka, Storage storage, ClusterDirectory clusters,
+      Options options) {
+    this.vertx = vertx;
+    this.kafka = kafka;
+    this.storage = storage;
+    this.clusters = clusters;
+    this.options = options;
+  }
+
+  private record Positions(Map<TopicPartition, Long> start) {}
+
+  /** Connects to Kafka and starts reading events and worker heartbeats from now on. */
+  public Future<Void> start() {
+    Promise<Void> started = Promise.promise();
+    vertx.runOnContext(v -> {
+      context = vertx.getOrCreateContext();
+      producer = KafkaProducer.create(vertx, kafka.producerProperties("pgfleet-coordinator"));
+      dispatcher = new TaskDispatcher(producer);
+      events = new EventPublisher(producer, "/pgfleet/coordinator");
+      vertx.executeBlocking(this::startPositions, false).compose(pos -> {
+        Map<String, String> props = kafka.consumerProperties("pgfleet-coordinator-" + UUID.randomUUID(), null);
+        props.put("auto.offset.reset", "latest");
+        consumer = KafkaConsumer.create(vertx, props);
+        consumer.pollTimeout(Duration.ofMillis(100));
+        consumer.handler(this::onRecord);
+        consumer.exceptionHandler(e -> LOG.warn("event consumer: {}", e.toString()));
+        return consumer.assign(pos.start().keySet()).compose(x -> {
+          List<Future<Void>> seeks = new ArrayList<>();
+          pos.start().forEach((tp, off) -> seeks.add(consumer.seek(tp, off)));
+          return Future.all(seeks);
+        });
+      }).onSuccess(x -> {
+        timer = vertx.setPeriodic(1000, id -> tick());
+        started.complete();
+      }).onFailure(started::fail);
+    });
+    return started.future();
+  }
+
+  /**
+   * Where to start reading: events from their current end (only this coordinator's runs from now on matter), and
+   * worker heartbeats a little before the end, so workers already running are known without waiting a beat.
+   */
+  private Positions startPositions() throws Exception {
+    Properties p = new Properties();
+    p.putAll(kafka.clientProperties());
+    try (Admin admin = Admin.create(p)) {
+      Map<String, TopicDescription> d =
+          admin.describeTopics(List.of(Topics.EVENTS, Topics.WORKERS)).allTopicNames().get(30, TimeUnit.SECONDS);
+      Map<org.apache.kafka.common.TopicPartition, OffsetSpec> specs = new HashMap<>();
+      d.values().forEach(t -> t.partitions().forEach(
+          pi -> specs.put(new org.apache.kafka.common.TopicPartition(t.name(), pi.partition()), OffsetSpec.latest())));
+      Map<org.apache.kafka.common.TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends =
+          admin.listOffsets(specs).all().get(30, TimeUnit.SECONDS);
+      Map<TopicPartition, Long> start = new HashMap<>();
+      ends.forEach((tp, info) -> {
+        long off = info.offset();
+        if (tp.topic().equals(Topics.WORKERS)) {
+          off = Math.max(0, off - 200);
+        }
+        start.put(new TopicPartition(tp.topic(), tp.partition()), off);
+      });
+      return new Positions(start);
+    }
+  }
+
+  /**
+   * Backs up one database. The future completes when the manifest is written, or fails with a
+   * {@link BackupFailedException} whose message says why; either way the snapshot is released.
+   */
+  public Future<BackupOutcome> backup(String cluster, String database, Consumer<RunProgress> progress) {
+    String runId = UUID.randomUUID().toString();
+    Instant startedAt = Instant.now();
+    String backupId = RepositoryLayout.newBackupId(startedAt);
+    PgConnectionInfo target = clusters.connection(cluster, database);
+    return vertx.executeBlocking(() -> {
+      SnapshotHolder holder = SnapshotHolder.open(target);
+      try {
+        BackupPlan plan = BackupPlanner.plan(holder, cluster, database, runId, backupId);
+        holder.lockTables(plan.tasks().stream().filter(t -> t instanceof TableDataTask)
+            .map(t -> ((TableDataTask) t).table()).toList(), options.lockTimeout());
+        return new BackupRun(plan, holder, startedAt, progress);
+      } catch (Exception e) {
+        holder.close();
+        throw e;
+      }
+    }, false).recover(e -> Future.failedFuture(new BackupFailedException(message(e))))
+        .compose(run -> {
+          Promise<BackupOutcome> p = Promise.promise();
+          context.runOnContext(v -> {
+            runs.put(runId, run);
+            LOG.info("run {}: backup {} of {}/{}: {} tasks, snapshot {}", runId, backupId, cluster, database,
+                run.plan().tasks().size(), run.plan().source().snapshot());
+            events.publish(EventTypes.BACKUP_STARTED, cluster, database, runId, backupId, null,
+                new Payloads.BackupStarted(backupId, run.plan().tasks().size(), run.plan().source().snapshot(),
+                    run.plan().source().serverVersion()));
+            run.promise().future().onComplete(p);
+            pump();
+          });
+          return p.future();
+        });
+  }
+
+  private static String message(Throwable e) {
+    return e.getMessage() == null ? e.toString() : e.getMessage();
+  }
+
+  private void onRecord(KafkaConsumerRecord<String, String> record) {
+    try {
+      if (Topics.WORKERS.equals(record.topic())) {
+        if (record.value() != null) {
+          dispatcher.onWorkerStatus(Json.read(record.value(), Payloads.WorkerStatus.class));
+          pump();
+        }
+        return;
+      }
+      CloudEvent e = Json.read(record.value(), CloudEvent.class);
+      BackupRun run = e.runid() == null ? null : runs.get(e.runid());
+      if (run != null) {
+        onEvent(run, e);
+      }
+    } catch (Exception ex) {
+      LOG.warn("ignoring unreadable record on {}-{}@{}: {}", record.topic(), record.partition(), record.offset(),
+          ex.toString());
+    }
+  }
+
+  private void onEvent(BackupRun run, CloudEvent e) {
+    BackupRun.TaskState t = e.taskid() == null ? null : run.task(e.taskid());
+    if (t == null) {
+      return;
+    }
+    switch (e.type()) {
+      case EventTypes.TASK_STARTED -> {
+        t.started();
+      }
+      case EventTypes.TASK_PROGRESS -> {
+        Payloads.TaskProgress p = e.dataAs(Payloads.TaskProgress.class);
+        t.progress(p.rows(), p.rawBytes(), p.bytes());
+      }
+      case EventTypes.TASK_COMPLETED -> {
+        dispatcher.release(e.taskid());
+        // At-least-once delivery: a redelivered task reports again; its artifact is the same object, keep one.
+        if (t.status() != BackupRun.Status.COMPLETED) {
+          Payloads.TaskCompleted c = e.dataAs(Payloads.TaskCompleted.class);
+          t.completed(c.artifact());
+          if (run.allCompleted()) {
+            finish(run);
+          }
+        }
+        pump();
+      }
+      case EventTypes.TASK_FAILED -> {
+        dispatcher.release(e.taskid());
+        if (t.status() == BackupRun.Status.COMPLETED) {
+          return;
+        }
+        Payloads.TaskFailed f = e.dataAs(Payloads.TaskFailed.class);
+        if (f.attempt() < t.task().header().attempt()) {
+          return; // an older attempt's report; the newer attempt decides
+        }
+        if (f.retryable() && f.attempt() < options.maxAttempts()) {
+          LOG.warn("run {}: {} failed (attempt {}), retrying: {}", run.plan().runId(), t.task().describe(),
+              f.attempt(), f.reason());
+          run.retry(t, f.attempt() + 1);
+          pump();
+        } else {
+          fail(run, t.task().describe() + " failed" + (f.retryable() ? " after " + f.attempt() + " attempts" : "")
+              + ": " + f.reason());
+        }
+      }
+      default -> { }
+    }
+  }
+
+  /** Publishes pending tasks of the active runs, round-robin between runs, while workers have free slots. */
+  private void pump() {
+    boolean published = true;
+    while (published) {
+      published = false;
+      for (BackupRun run : new ArrayList<>(runs.values())) {
+        if (run.ended() || !run.hasPending()) {
+          continue;
+        }
+        var partition = dispatcher.pickPartition();
+        if (partition.isEmpty()) {
+          return;
+        }
+        Task task = run.nextToPublish();
+        dispatcher.publish(task, partition.get()).onFailure(err -> fail(run,
+            "cannot publish " + task.describe() + " to Kafka topic " + Topics.TASKS + ": " + err.getMessage()));
+        published = true;
+      }
+    }
+  }
+
+  private void tick() {
+    long now = System.currentTimeMillis();
+    for (BackupRun run : new ArrayList<>(runs.values())) {
+      if (run.ended()) {
+        continue;
+      }
+      for (BackupRun.TaskState t : run.tasks()) {
+        if (t.status() == BackupRun.Status.PUBLISHED
+            && now - t.publishedAt() > options.startTimeout().toMillis()) {
+          fail(run, t.task().describe() + " was not started by any worker within "
+              + options.startTimeout().toSeconds() + " s: are workers running and consuming " + Topics.TASKS + "?");
+          break;
+        }
+      }
+      if (run.ended()) {
+        continue;
+      }
+      if (run.hasPending() && dispatcher.freeSlots() == 0 && dispatcher.liveWorkers().isEmpty()) {
+        long since = run.waitingSince(now);
+        if (now - since > options.startTimeout().toMillis()) {
+          fail(run, "no pgfleet worker has been seen for " + options.startTimeout().toSeconds()
+              + " s: start workers (they announce themselves on " + Topics.WORKERS + ")");
+          continue;
+        }
+      } else {
+        run.stopWaiting();
+      }
+      report(run);
+    }
+  }
+
+  private void finish(BackupRun run) {
+    BackupPlan plan = run.plan();
+    List<ArtifactEntry> data = new ArrayList<>();
+    ArtifactEntry schema = null;
+    for (BackupRun.TaskState t : run.tasks()) {
+      if (t.task() instanceof TableDataTask) {
+        data.add(t.artifact());
+      } else {
+        schema = t.artifact();
+      }
+    }
+    data.sort(Comparator.comparing(ArtifactEntry::key));
+    ArtifactEntry schemaArtifact = schema;
+    run.end();
+    report(run);
+    vertx.executeBlocking(() -> {
+      Instant finished = Instant.now();
+      String guideKey = RepositoryLayout.RESTORE_GUIDE;
+      Manifest draft = manifest(plan, run, finished, schemaArtifact, data, guideKey, null);
+      byte[] guide = RestoreGuide.render(draft, data, schemaArtifact).getBytes(StandardCharsets.UTF_8);
+      String guideSha;
+      try (ObjectWriter w = storage.create(draft.objectKey(guideKey)); Sha256Counter sha = new Sha256Counter(w)) {
+        sha.write(guide);
+        sha.flush();
+        guideSha = sha.sha256();
+        w.commit();
+      }
+      Manifest m = manifest(plan, run, finished, schemaArtifact, data, guideKey, guideSha);
+      String key = RepositoryLayout.manifestKey(plan.cluster(), plan.database(), plan.backupId());
+      if (!storage.createIfAbsent(key, Json.writePretty(m))) {
+        throw new IllegalStateException("manifest " + key + " already exists: another writer committed backup "
+            + plan.backupId());
+      }
+      run.holder().close();
+      return new BackupOutcome(m, key);
+    }, false).onComplete(ar -> {
+      runs.remove(plan.runId());
+      if (ar.succeeded()) {
+        Manifest m = ar.result().manifest();
+        LOG.info("run {}: backup {} complete: {} tables, {} rows, {} bytes", plan.runId(), plan.backupId(),
+            m.tableCount(), m.totalRows(), m.totalBytes());
+        events.publish(EventTypes.BACKUP_COMPLETED, plan.cluster(), plan.database(), plan.runId(), plan.backupId(),
+            null, new Payloads.BackupCompleted(plan.backupId(), ar.result().manifestKey(), (int) m.tableCount(),
+                m.totalRows(), m.totalBytes(), Duration.between(m.startedAt(), m.finishedAt()).toMillis()))
+            .onComplete(x -> run.promise().complete(ar.result()));
+      } else {
+        endFailed(run, "cannot write the manifest of backup " + plan.backupId() + " to " + storage.describe() + ": "
+            + message(ar.cause()));
+      }
+    });
+  }
+
+  private Manifest manifest(BackupPlan plan, BackupRun run, Instant finished, ArtifactEntry schema,
+      List<ArtifactEntry> data, String guideKey, String guideSha) {
+    return new Manifest(Manifest.FORMAT_VERSION, plan.backupId(), plan.runId(), plan.cluster(), plan.database(),
+        plan.source(), run.startedAt(), finished, options.pgfleetVersion(),
+        io.pgfleet.common.pg.Catalog.COPY_SESSION_SETTINGS, schema, data, guideKey, guideSha);
+  }
+
+  private void fail(BackupRun run, String reason) {
+    if (run.ended()) {
+      return;
+    }
+    run.end();
+    run.tasks().forEach(t -> dispatcher.release(t.task().header().taskId()));
+    runs.remove(run.plan().runId());
+    endFailed(run, reason);
+  }
+
+  /** Releases the snapshot, removes the run's objects (no manifest was written: they are no backup), reports. */
+  private void endFailed(BackupRun run, String reason) {
+    BackupPlan plan = run.plan();
+    LOG.error("run {}: backup {} of {}/{} failed: {}", plan.runId(), plan.backupId(), plan.cluster(),
+        plan.database(), reason);
+    vertx.executeBlocking(() -> {
+      run.holder().close();
+      String prefix = RepositoryLayout.backupPrefix(plan.cluster(), plan.database(), plan.backupId());
+      for (ObjectInfo o : storage.list(prefix)) {
+        if (!o.key().endsWith("/" + RepositoryLayout.MANIFEST)) {
+          storage.delete(o.key());
+        }
+      }
+      return null;
+    }, false).onComplete(x -> {
+      if (x.failed()) {
+        LOG.warn("run {}: cleanup after failure incomplete: {}", plan.runId(), x.cause().toString());
+      }
+      events.publish(EventTypes.BACKUP_FAILED, plan.cluster(), plan.database(), plan.runId(), plan.backupId(), null,
+          new Payloads.BackupFailed(plan.backupId(), reason))
+          .onComplete(y -> run.promise().tryFail(new BackupFailedException(reason)));
+    });
+  }
+
+  private static void report(BackupRun run) {
+    try {
+      run.reportProgress();
+    } catch (RuntimeException e) {
+      LOG.warn("progress listener failed: {}", e.toString());
+    }
+  }
+
+  /** Stops reading and publishing; runs still active fail with a clear reason. */
+  public Future<Void> stop() {
+    Promise<Void> done = Promise.promise();
+    if (context == null) {
+      return Future.succeededFuture();
+    }
+    context.runOnContext(v -> {
+      if (timer >= 0) {
+        vertx.cancelTimer(timer);
+      }
+      for (BackupRun r : new ArrayList<>(runs.values())) {
+        fail(r, "the coordinator stopped before the run ended");
+      }
+      Future<Void> c = consumer == null ? Future.succeededFuture() : consumer.close();
+      c.eventually(() -> producer.close()).onComplete(x -> done.complete());
+    });
+    return done.future();
+  }
+}

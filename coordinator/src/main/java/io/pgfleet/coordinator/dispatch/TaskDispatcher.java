@@ -1,0 +1,94 @@
+package io.pgfleet.coordinator.dispatch;
+
+import io.pgfleet.common.event.Payloads.WorkerStatus;
+import io.pgfleet.common.kafka.Topics;
+import io.pgfleet.common.task.Task;
+import io.pgfleet.common.task.TaskCodec;
+import io.vertx.core.Future;
+import io.vertx.kafka.client.producer.KafkaProducer;
+import io.vertx.kafka.client.producer.KafkaProducerRecord;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * Publishes each task to an idle partition owned by a worker with a free slot.
+ *
+ * <p>With a classic consumer group a partition belongs to one worker, and a worker runs one task per partition at a
+ * time; a task published to a busy worker's partition would wait behind a long dump while others idle. So the
+ * dispatcher learns each worker's partitions and free slots from its heartbeats on {@code pgfleet.workers}, counts
+ * the tasks it has in flight per partition, and only publishes where a slot is free. Event-loop confined.
+ */
+public final class TaskDispatcher {
+  private static final long STALE_MILLIS = 15_000;
+
+  private final KafkaProducer<String, String> producer;
+  private final Map<String, Seen> workers = new HashMap<>();
+  private final Map<Integer, String> inFlight = new HashMap<>();
+  private final Map<String, Integer> partitionOf = new HashMap<>();
+
+  private record Seen(WorkerStatus status, long receivedAt) {}
+
+  public TaskDispatcher(KafkaProducer<String, String> producer) {
+    this.producer = producer;
+  }
+
+  public void onWorkerStatus(WorkerStatus s) {
+    workers.put(s.workerId(), new Seen(s, System.currentTimeMillis()));
+  }
+
+  /** Workers heard from recently. */
+  public List<WorkerStatus> liveWorkers() {
+    long now = System.currentTimeMillis();
+    workers.values().removeIf(w -> now - w.receivedAt() > STALE_MILLIS);
+    return workers.values().stream().map(Seen::status).toList();
+  }
+
+  public int freeSlots() {
+    return liveWorkers().stream().mapToInt(this::free).sum();
+  }
+
+  private int free(WorkerStatus w) {
+    long ours = w.partitions().stream().filter(inFlight::containsKey).count();
+    return (int) Math.max(0, w.slots() - Math.max(ours, w.busy()));
+  }
+
+  /** An idle partition of the worker with the most free slots, if any worker has one. */
+  public Optional<Integer> pickPartition() {
+    List<WorkerStatus> candidates = new ArrayList<>(liveWorkers());
+    candidates.sort(Comparator.comparingInt(this::free).reversed().thenComparing(WorkerStatus::workerId));
+    for (WorkerStatus w : candidates) {
+      if (free(w) <= 0) {
+        continue;
+      }
+      for (int p : w.partitions()) {
+        if (!inFlight.containsKey(p)) {
+          return Optional.of(p);
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  public Future<Void> publish(Task task, int partition) {
+    String id = task.header().taskId();
+    inFlight.put(partition, id);
+    partitionOf.put(id, partition);
+    KafkaProducerRecord<String, String> r =
+        KafkaProducerRecord.create(Topics.TASKS, task.header().database(), TaskCodec.encode(task), partition);
+    r.addHeader("pgfleet-attempt", Integer.toString(task.header().attempt()));
+    r.addHeader("pgfleet-kind", task.kind());
+    return producer.send(r).onFailure(e -> release(id)).mapEmpty();
+  }
+
+  /** The task ended (completed, failed, or its run was abandoned): its partition is idle again. */
+  public void release(String taskId) {
+    Integer p = partitionOf.remove(taskId);
+    if (p != null && taskId.equals(inFlight.get(p))) {
+      inFlight.remove(p);
+    }
+  }
+}

@@ -1,0 +1,63 @@
+package io.pgfleet.coordinator.guide;
+
+import io.pgfleet.common.manifest.ArtifactEntry;
+import io.pgfleet.common.manifest.Manifest;
+import io.pgfleet.common.pg.Catalog;
+import java.util.List;
+
+/**
+ * Writes RESTORE.md: the exact commands that rebuild the backup with PostgreSQL's own tools and zstd, in the
+ * order pgfleet restore uses (pre-data, table data, the rest of the data section, post-data), so a backup stays
+ * usable without pgfleet.
+ */
+public final class RestoreGuide {
+  private RestoreGuide() {}
+
+  public static String render(Manifest m, List<ArtifactEntry> data, ArtifactEntry schema) {
+    StringBuilder sb = new StringBuilder();
+    int major = m.source().serverVersionNum() / 10000;
+    sb.append("# Restoring backup ").append(m.backupId()).append(" without pgfleet\n\n");
+    sb.append("Database `").append(m.database()).append("` of cluster `").append(m.cluster())
+        .append("`, PostgreSQL ").append(m.source().serverVersion()).append(", snapshot `")
+        .append(m.source().snapshot()).append("` at WAL ").append(m.source().walLsn()).append(".\n\n");
+    sb.append("Needs: `pg_restore` and `psql` of PostgreSQL ").append(major)
+        .append(" or newer, `zstd`, `sha256sum`, and a role allowed to create the objects (the original owners"
+            + " must exist, or add `--no-owner` to every pg_restore line). Run every command from this folder"
+            + " (the one holding this file); set the usual libpq variables (PGHOST, PGPORT, PGUSER, PGPASSWORD)"
+            + " for the target server.\n\n");
+    sb.append("`pgfleet restore --repo <repo> --backup ").append(m.backupId())
+        .append(" --target postgresql://...` does the same, with table loads in parallel.\n\n");
+    sb.append("## 1. Check the files\n\n```sh\nsha256sum -c <<'EOF'\n");
+    sb.append(schema.sha256()).append("  ").append(schema.key()).append('\n');
+    for (ArtifactEntry a : data) {
+      sb.append(a.sha256()).append("  ").append(a.key()).append('\n');
+    }
+    sb.append("EOF\n```\n\n");
+    sb.append("## 2. Create the target database and the schema (tables, types, functions; no indexes yet)\n\n");
+    sb.append("```sh\nexport TARGET=").append(shellQuote(m.database() + "_restored")).append('\n');
+    sb.append("createdb --template=template0 --encoding=").append(shellQuote(m.source().encoding()))
+        .append(" \"$TARGET\"\n");
+    sb.append("pg_restore --section=pre-data --exit-on-error --single-transaction -d \"$TARGET\" schema.dump\n```\n\n");
+    sb.append("## 3. Load the table data\n\n");
+    sb.append("Each file is the table's rows as `COPY ... TO STDOUT` text (UTF-8), compressed with zstd. "
+        + "The lines are independent: run them in parallel if you like.\n\n```sh\n");
+    for (ArtifactEntry a : data) {
+      String settings = "SET client_encoding = 'UTF8'; SET row_security = off";
+      String copy = Catalog.copyIn(a.table(), a.columns());
+      sb.append("zstd -dc ").append(a.key())
+          .append(" | psql -X -q -v ON_ERROR_STOP=1 -d \"$TARGET\" -c ").append(shellQuote(settings))
+          .append(" -c ").append(shellQuote(copy)).append("   # ").append(a.rows()).append(" rows\n");
+    }
+    sb.append("```\n\n");
+    sb.append("## 4. Sequence values and large objects, then indexes, constraints, triggers and materialized views\n\n");
+    sb.append("```sh\npg_restore --section=data --exit-on-error --single-transaction -d \"$TARGET\" schema.dump\n");
+    sb.append("pg_restore --section=post-data --exit-on-error -j 4 -d \"$TARGET\" schema.dump\n```\n\n");
+    sb.append("Row counts to expect, per file: see `manifest.json` (`data[].rows`).\n");
+    return sb.toString();
+  }
+
+  /** Single-quotes for POSIX shells: safe for any identifier, including quotes and unicode. */
+  static String shellQuote(String s) {
+    return "'" + s.replace("'", "'\\''") + "'";
+  }
+}

@@ -1,0 +1,201 @@
+package io.pgfleet.coordinator.run;
+
+import io.pgfleet.common.manifest.ArtifactEntry;
+import io.pgfleet.common.task.TableDataTask;
+import io.pgfleet.common.task.Task;
+import io.pgfleet.coordinator.plan.BackupPlan;
+import io.pgfleet.coordinator.snapshot.SnapshotHolder;
+import io.vertx.core.Promise;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayDeque;
+import java.util.Collection;
+import java.util.Deque;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Consumer;
+
+/** The state of one run as the coordinator tracks it from events. Confined to the coordinator's context. */
+public final class BackupRun {
+  public enum Status { PENDING, PUBLISHED, STARTED, COMPLETED }
+
+  /** One task of the run: its latest attempt, where it stands, and what it has reported. */
+  public static final class TaskState {
+    private Task task;
+    private Status status = Status.PENDING;
+    private long publishedAt;
+    private ArtifactEntry artifact;
+    private long rows;
+    private long rawBytes;
+    private long bytes;
+
+    TaskState(Task task) {
+      this.task = task;
+    }
+
+    public Task task() {
+      return task;
+    }
+
+    public Status status() {
+      return status;
+    }
+
+    public long publishedAt() {
+      return publishedAt;
+    }
+
+    public ArtifactEntry artifact() {
+      return artifact;
+    }
+
+    public void started() {
+      if (status != Status.COMPLETED) {
+        status = Status.STARTED;
+      }
+    }
+
+    public void progress(long rows, long rawBytes, long bytes) {
+      this.rows = rows;
+      this.rawBytes = rawBytes;
+      this.bytes = bytes;
+    }
+
+    public void completed(ArtifactEntry a) {
+      artifact = a;
+      status = Status.COMPLETED;
+      rows = a.rows();
+      rawBytes = a.rawBytes();
+      bytes = a.bytes();
+    }
+
+    long estimate() {
+      return task instanceof TableDataTask t ? Math.max(t.estimatedBytes(), 8192) : 8192;
+    }
+  }
+
+  private final BackupPlan plan;
+  private final SnapshotHolder holder;
+  private final Promise<BackupOutcome> promise = Promise.promise();
+  private final Map<String, TaskState> tasks = new LinkedHashMap<>();
+  private final Deque<Task> pending = new ArrayDeque<>();
+  private final Instant startedAt;
+  private final Consumer<RunProgress> progressListener;
+  private long waitingSince;
+  private boolean ended;
+
+  public BackupRun(BackupPlan plan, SnapshotHolder holder, Instant startedAt, Consumer<RunProgress> listener) {
+    this.plan = plan;
+    this.holder = holder;
+    this.startedAt = startedAt;
+    this.progressListener = listener;
+    for (Task t : plan.tasks()) {
+      tasks.put(t.header().taskId(), new TaskState(t));
+      pending.add(t);
+    }
+  }
+
+  public BackupPlan plan() {
+    return plan;
+  }
+
+  public SnapshotHolder holder() {
+    return holder;
+  }
+
+  public Promise<BackupOutcome> promise() {
+    return promise;
+  }
+
+  public Instant startedAt() {
+    return startedAt;
+  }
+
+  public TaskState task(String taskId) {
+    return tasks.get(taskId);
+  }
+
+  public Collection<TaskState> tasks() {
+    return tasks.values();
+  }
+
+  /** The next task to publish, largest first as planned; marks it published. */
+  public Task nextToPublish() {
+    Task t = pending.poll();
+    if (t != null) {
+      TaskState s = tasks.get(t.header().taskId());
+      s.task = t;
+      s.status = Status.PUBLISHED;
+      s.publishedAt = System.currentTimeMillis();
+    }
+    return t;
+  }
+
+  public boolean hasPending() {
+    return !pending.isEmpty();
+  }
+
+  /** Queues the task again as a new attempt, ahead of tasks not yet published. */
+  public void retry(TaskState s, int attempt) {
+    s.task = s.task.withAttempt(attempt);
+    s.status = Status.PENDING;
+    pending.addFirst(s.task);
+  }
+
+  public boolean allCompleted() {
+    return tasks.values().stream().allMatch(t -> t.status == Status.COMPLETED);
+  }
+
+  public boolean ended() {
+    return ended;
+  }
+
+  public void end() {
+    ended = true;
+  }
+
+  /** Since when this run has waited for any worker to show up; 0 resets. */
+  public long waitingSince(long now) {
+    if (waitingSince == 0) {
+      waitingSince = now;
+    }
+    return waitingSince;
+  }
+
+  public void stopWaiting() {
+    waitingSince = 0;
+  }
+
+  public void reportProgress() {
+    if (progressListener != null) {
+      progressListener.accept(progress());
+    }
+  }
+
+  public RunProgress progress() {
+    int done = 0;
+    int running = 0;
+    long rows = 0;
+    long raw = 0;
+    long stored = 0;
+    double estTotal = 0;
+    double estDone = 0;
+    for (TaskState t : tasks.values()) {
+      long est = t.estimate();
+      estTotal += est;
+      if (t.status == Status.COMPLETED) {
+        done++;
+        estDone += est;
+      } else if (t.status == Status.STARTED) {
+        running++;
+        // COPY text and heap size differ; the estimate only needs to move with the work and stop at the task.
+        estDone += Math.min(t.rawBytes, est * 0.95);
+      }
+      rows += t.rows;
+      raw += t.rawBytes;
+      stored += t.bytes;
+    }
+    return new RunProgress(plan.backupId(), plan.database(), tasks.size(), done, running, rows, raw, stored,
+        estTotal == 0 ? 1 : estDone / estTotal, Duration.between(startedAt, Instant.now()));
+  }
+}

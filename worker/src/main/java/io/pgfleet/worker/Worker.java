@@ -1,0 +1,175 @@
+package io.pgfleet.worker;
+
+import io.pgfleet.common.event.EventPublisher;
+import io.pgfleet.common.event.EventTypes;
+import io.pgfleet.common.event.Payloads;
+import io.pgfleet.common.json.Json;
+import io.pgfleet.common.kafka.KafkaSettings;
+import io.pgfleet.common.kafka.Topics;
+import io.pgfleet.common.manifest.ArtifactEntry;
+import io.pgfleet.common.pg.ClusterDirectory;
+import io.pgfleet.common.pg.PgConnectionInfo;
+import io.pgfleet.common.pg.PgTools;
+import io.pgfleet.common.storage.Storage;
+import io.pgfleet.common.task.SchemaTask;
+import io.pgfleet.common.task.TableDataTask;
+import io.pgfleet.common.task.Task;
+import io.pgfleet.common.task.TaskHeader;
+import io.pgfleet.worker.dump.ProgressCounter;
+import io.pgfleet.worker.dump.SchemaDumper;
+import io.pgfleet.worker.dump.TableDumper;
+import io.pgfleet.worker.dump.TaskFailure;
+import io.pgfleet.worker.queue.KafkaTaskQueue;
+import io.pgfleet.worker.queue.TaskQueue;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.WorkerExecutor;
+import io.vertx.kafka.client.producer.KafkaProducer;
+import io.vertx.kafka.client.producer.KafkaProducerRecord;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import org.slf4j.MDC;
+
+/**
+ * A worker: takes tasks from the queue, runs at most {@code slots} at once on its own bounded thread pool, and
+ * reports each task's start, progress and end as events. Announces itself (partitions, free slots) every few
+ * seconds on {@code pgfleet.workers} so the coordinator publishes only where a slot is free.
+ */
+public final class Worker {
+  private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
+
+  public record Options(String workerId, int slots, int zstdLevel) {}
+
+  private final Vertx vertx;
+  private final KafkaSettings kafka;
+  private final ClusterDirectory clusters;
+  private final Options options;
+  private final TableDumper tables;
+  private final SchemaDumper schemas;
+  private KafkaProducer<String, String> producer;
+  private EventPublisher events;
+  private KafkaTaskQueue queue;
+  private WorkerExecutor executor;
+  private long heartbeatTimer = -1;
+  private boolean stopping;
+
+  public Worker(Vertx vertx, KafkaSettings kafka, Storage storage, ClusterDirectory clusters, PgTools tools,
+      Options options) {
+    this.vertx = vertx;
+    this.kafka = kafka;
+    this.clusters = clusters;
+    this.options = options;
+    this.tables = new TableDumper(storage, options.zstdLevel());
+    this.schemas = new SchemaDumper(storage, tools);
+  }
+
+  public String id() {
+    return options.workerId();
+  }
+
+  public Future<Void> start() {
+    Promise<Void> started = Promise.promise();
+    vertx.runOnContext(v -> {
+      producer = KafkaProducer.create(vertx, kafka.producerProperties("pgfleet-" + options.workerId()));
+      events = new EventPublisher(producer, "/pgfleet/worker/" + options.workerId());
+      // Dumps block for as long as a table takes: a pool of its own, sized to the slots, with no blocked-thread
+      // warnings (a long COPY is the job, not a hang; the watchdog judges progress instead).
+      executor = vertx.createSharedWorkerExecutor("pgfleet-" + options.workerId(), options.slots(),
+          365, TimeUnit.DAYS);
+      queue = new KafkaTaskQueue(vertx, kafka, options.workerId(), options.slots(), producer);
+      queue.onChange(this::announce);
+      queue.start(this::run).onComplete(ar -> {
+        if (ar.succeeded()) {
+          heartbeatTimer = vertx.setPeriodic(0, 2000, id -> queue.refreshAssignment().onComplete(r -> announce()));
+          LOG.info("worker {} started with {} slots", options.workerId(), options.slots());
+          started.complete();
+        } else {
+          started.fail(ar.cause());
+        }
+      });
+    });
+    return started.future();
+  }
+
+  /** Tells coordinators which partitions this worker owns and how many slots are busy. */
+  private void announce() {
+    if (stopping) {
+      return;
+    }
+    Payloads.WorkerStatus s = new Payloads.WorkerStatus(options.workerId(), options.slots(), queue.busy(),
+        queue.owned(), System.currentTimeMillis());
+    producer.send(KafkaProducerRecord.create(Topics.WORKERS, options.workerId(), Json.write(s)));
+  }
+
+  private Future<Void> run(Task task, TaskQueue.Delivery delivery) {
+    TaskHeader h = task.header();
+    ProgressCounter progress = new ProgressCounter();
+    events.publish(EventTypes.TASK_STARTED, h.cluster(), h.database(), h.runId(), h.backupId(), h.taskId(),
+        new Payloads.TaskStarted(h.taskId(), task.kind(), task instanceof TableDataTask t ? t.table() : null,
+            h.attempt(), options.workerId(), delivery.partition()));
+    long progressTimer = vertx.setPeriodic(1000, id -> events.publish(EventTypes.TASK_PROGRESS, h.cluster(),
+        h.database(), h.runId(), h.backupId(), h.taskId(),
+        new Payloads.TaskProgress(h.taskId(), progress.rows(), progress.rawBytes(), progress.bytes())));
+    return executor.<ArtifactEntry>executeBlocking(() -> execute(task, progress), false)
+        .transform(ar -> {
+          vertx.cancelTimer(progressTimer);
+          if (ar.succeeded()) {
+            return events.publish(EventTypes.TASK_COMPLETED, h.cluster(), h.database(), h.runId(), h.backupId(),
+                h.taskId(), new Payloads.TaskCompleted(h.taskId(), task.kind(), h.attempt(), options.workerId(),
+                    ar.result()));
+          }
+          Throwable e = ar.cause();
+          boolean retryable = e instanceof TaskFailure f && f.retryable();
+          String reason = e instanceof TaskFailure ? e.getMessage() : "unexpected error: " + e;
+          LOG.warn("worker {}: task {} failed (retryable: {}): {}", options.workerId(), h.taskId(), retryable,
+              reason);
+          return events.publish(EventTypes.TASK_FAILED, h.cluster(), h.database(), h.runId(), h.backupId(),
+              h.taskId(), new Payloads.TaskFailed(h.taskId(), task.kind(),
+                  task instanceof TableDataTask t ? t.table() : null, h.attempt(), options.workerId(), reason,
+                  retryable));
+        });
+  }
+
+  private ArtifactEntry execute(Task task, ProgressCounter progress) throws TaskFailure {
+    TaskHeader h = task.header();
+    MDC.put("run", h.runId());
+    MDC.put("task", h.taskId());
+    MDC.put("cluster", h.cluster());
+    MDC.put("database", h.database());
+    try {
+      PgConnectionInfo target;
+      try {
+        target = clusters.connection(h.cluster(), h.database());
+      } catch (IllegalArgumentException e) {
+        throw new TaskFailure(e.getMessage(), false, e);
+      }
+      long t0 = System.nanoTime();
+      // Java 17: no pattern switch yet; Task is sealed, so these two branches are all there is.
+      ArtifactEntry a = task instanceof SchemaTask s
+          ? schemas.dump(s, target, progress)
+          : tables.dump((TableDataTask) task, target, progress);
+      LOG.info("worker {}: {} done: {} rows, {} bytes stored in {} ms", options.workerId(), task.describe(),
+          a.rows(), a.bytes(), (System.nanoTime() - t0) / 1_000_000);
+      return a;
+    } finally {
+      MDC.clear();
+    }
+  }
+
+  public Future<Void> stop() {
+    Promise<Void> done = Promise.promise();
+    vertx.runOnContext(v -> {
+      stopping = true;
+      if (heartbeatTimer >= 0) {
+        vertx.cancelTimer(heartbeatTimer);
+      }
+      Future<Void> q = queue == null ? Future.succeededFuture() : queue.stop();
+      q.eventually(() -> producer == null ? Future.succeededFuture() : producer.close())
+          .eventually(() -> executor == null ? Future.succeededFuture() : executor.close())
+          .onComplete(x -> done.complete());
+    });
+    return done.future();
+  }
+}

@@ -1,0 +1,117 @@
+package io.pgfleet.worker.dump;
+
+import io.pgfleet.common.manifest.ArtifactEntry;
+import io.pgfleet.common.pg.Catalog;
+import io.pgfleet.common.pg.PgConnectionInfo;
+import io.pgfleet.common.pg.PgTools;
+import io.pgfleet.common.repository.RepositoryLayout;
+import io.pgfleet.common.pg.TableInfo;
+import io.pgfleet.common.storage.ObjectWriter;
+import io.pgfleet.common.storage.Storage;
+import io.pgfleet.common.stream.Sha256Counter;
+import io.pgfleet.common.task.SchemaTask;
+import java.io.ByteArrayOutputStream;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs {@code pg_dump -Fc --snapshot=S} for everything but the data of the tables pgfleet copies itself.
+ *
+ * <p>The exclusions are exact, one {@code --exclude-table-data} per table: the tempting {@code '*.*'} also drops
+ * sequence values (SEQUENCE SET) and materialized view refreshes, which would restore silently wrong.
+ */
+public final class SchemaDumper {
+  private final Storage storage;
+  private final PgTools tools;
+
+  public SchemaDumper(Storage storage, PgTools tools) {
+    this.storage = storage;
+    this.tools = tools;
+  }
+
+  public ArtifactEntry dump(SchemaTask task, PgConnectionInfo target, ProgressCounter progress) throws TaskFailure {
+    String what = "dumping the schema of " + target.database();
+    Path pgDump;
+    try {
+      pgDump = tools.find("pg_dump", task.serverVersionNum());
+    } catch (PgTools.ToolNotFoundException e) {
+      throw new TaskFailure(e.getMessage(), false, e);
+    }
+    List<TableInfo> tables;
+    try (Connection c = SnapshotSession.open(target, task.header().snapshot(), "pgfleet-worker")) {
+      tables = Catalog.tables(c);
+      SnapshotSession.end(c);
+    } catch (Exception e) {
+      throw Failures.classify(what, e, target);
+    }
+    List<String> cmd = new ArrayList<>(List.of(pgDump.toString(), "--format=custom", "--no-password",
+        "--snapshot=" + task.header().snapshot()));
+    for (TableInfo t : tables) {
+      cmd.add("--exclude-table-data=" + t.ref().exactPattern());
+    }
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    // The password reaches pg_dump through its environment, never its command line (visible in ps).
+    pb.environment().putAll(target.libpqEnvironment());
+    Process p;
+    try {
+      p = pb.start();
+    } catch (Exception e) {
+      throw new TaskFailure(what + ": cannot start " + pgDump + ": " + e.getMessage(), false, e);
+    }
+    CompletableFuture<String> stderr = CompletableFuture.supplyAsync(() -> tail(p.getErrorStream()));
+    try (ObjectWriter w = storage.create(task.header().objectKey());
+         Sha256Counter out = new Sha256Counter(w);
+         InputStream in = p.getInputStream()) {
+      byte[] buf = new byte[1 << 16];
+      for (int n; (n = in.read(buf)) > 0; ) {
+        out.write(buf, 0, n);
+        progress.set(0, out.bytes(), out.bytes());
+      }
+      out.flush();
+      int rc = p.waitFor();
+      String err = stderr.get(30, TimeUnit.SECONDS).trim();
+      if (rc != 0) {
+        throw new TaskFailure(what + ": pg_dump exited with " + rc + ": " + lastLines(err), false, null);
+      }
+      String sha = out.sha256();
+      w.commit();
+      return new ArtifactEntry(RepositoryLayout.relativeToBackup(task.header().objectKey()), SchemaTask.KIND, null, null, 0, out.bytes(), out.bytes(),
+          sha, null, null, "pg_dump-custom", "none", task.header().taskId());
+    } catch (TaskFailure e) {
+      throw e;
+    } catch (Exception e) {
+      throw Failures.classify(what, e, target);
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  private static String tail(InputStream err) {
+    try {
+      ByteArrayOutputStream b = new ByteArrayOutputStream();
+      err.transferTo(b);
+      String s = b.toString(StandardCharsets.UTF_8);
+      return s.length() > 8000 ? s.substring(s.length() - 8000) : s;
+    } catch (Exception e) {
+      return "";
+    }
+  }
+
+  private static String lastLines(String err) {
+    // pg_dump's "error:" and "detail:" lines say what went wrong; keep them on one line.
+    String[] lines = err.split("\\R");
+    StringBuilder sb = new StringBuilder();
+    for (String l : lines) {
+      if (l.contains("error:") || l.contains("detail:") || l.contains("hint:")) {
+        sb.append(sb.length() == 0 ? "" : " / ").append(l.replaceFirst("^pg_dump: ", "").trim());
+      }
+    }
+    return sb.length() > 0 ? sb.toString() : err.replaceAll("\\s*\\R\\s*", " ");
+  }
+}

@@ -1,0 +1,197 @@
+package io.pgfleet.worker.queue;
+
+import io.pgfleet.common.kafka.KafkaSettings;
+import io.pgfleet.common.kafka.Topics;
+import io.pgfleet.common.task.Task;
+import io.pgfleet.common.task.TaskCodec;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.kafka.client.common.TopicPartition;
+import io.vertx.kafka.client.consumer.KafkaConsumer;
+import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
+import io.vertx.kafka.client.consumer.OffsetAndMetadata;
+import io.vertx.kafka.client.producer.KafkaProducer;
+import io.vertx.kafka.client.producer.KafkaProducerRecord;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.TreeSet;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Tasks from a classic Kafka consumer group. At most one task per partition is in flight: the partition is paused
+ * while its task runs and the consumer keeps polling (heartbeats and {@code max.poll.interval.ms} stay healthy
+ * however long a dump takes); when the task ends its offset + 1 is committed and the partition resumed. A worker
+ * that dies mid-task never committed it, so the task is delivered again to the partition's next owner.
+ *
+ * <p>Records for a paused partition may still arrive from the client's buffer, and more tasks may arrive than there
+ * are free slots; those wait here, in partition order, uncommitted. Event-loop confined.
+ */
+public final class KafkaTaskQueue implements TaskQueue {
+  private static final Logger LOG = LoggerFactory.getLogger(KafkaTaskQueue.class);
+
+  private final Vertx vertx;
+  private final KafkaSettings kafka;
+  private final String workerId;
+  private final int slots;
+  private final KafkaProducer<String, String> deadLetters;
+  private final Map<Integer, Deque<KafkaConsumerRecord<String, String>>> waiting = new HashMap<>();
+  private final Set<Integer> running = new HashSet<>();
+  private final Set<Integer> owned = new TreeSet<>();
+  private KafkaConsumer<String, String> consumer;
+  private TaskRunner runner;
+  private Runnable onChange = () -> { };
+  private boolean stopping;
+
+  public KafkaTaskQueue(Vertx vertx, KafkaSettings kafka, String workerId, int slots,
+      KafkaProducer<String, String> producer) {
+    this.vertx = vertx;
+    this.kafka = kafka;
+    this.workerId = workerId;
+    this.slots = slots;
+    this.deadLetters = producer;
+  }
+
+  /** Called when owned partitions or busy slots change, so the worker can announce it at once. */
+  public void onChange(Runnable r) {
+    this.onChange = r;
+  }
+
+  @Override
+  public Future<Void> start(TaskRunner runner) {
+    this.runner = runner;
+    Map<String, String> props = kafka.consumerProperties("pgfleet-" + workerId, Topics.WORKER_GROUP);
+    // Static membership: a restarting worker takes its partitions back without a rebalance of the whole group.
+    props.put("group.instance.id", workerId);
+    props.put("partition.assignment.strategy",
+        "org.apache.kafka.clients.consumer.CooperativeStickyAssignor");
+    props.put("auto.offset.reset", "earliest");
+    props.put("max.poll.records", "16");
+    props.put("session.timeout.ms", "20000");
+    props.put("heartbeat.interval.ms", "3000");
+    consumer = KafkaConsumer.create(vertx, props);
+    // Commits, pauses and resumes queue behind the poll on the client's thread: a short poll keeps a finished
+    // task's slot from idling for a whole poll interval.
+    consumer.pollTimeout(java.time.Duration.ofMillis(100));
+    consumer.partitionsAssignedHandler(set -> {
+      set.forEach(tp -> owned.add(tp.getPartition()));
+      onChange.run();
+    });
+    consumer.partitionsRevokedHandler(this::revoked);
+    consumer.exceptionHandler(e -> {
+      // Closing races the client's poll thread; what it reports then is not news.
+      if (!stopping) {
+        LOG.warn("worker {}: task consumer: {}", workerId, e.toString());
+      }
+    });
+    consumer.handler(this::received);
+    return consumer.subscribe(Topics.TASKS);
+  }
+
+  private void revoked(Set<TopicPartition> partitions) {
+    for (TopicPartition tp : partitions) {
+      owned.remove(tp.getPartition());
+      // Not committed: the partition's next owner receives these again.
+      Deque<KafkaConsumerRecord<String, String>> q = waiting.remove(tp.getPartition());
+      if (q != null && !q.isEmpty()) {
+        LOG.info("worker {}: partition {} revoked with {} waiting tasks; they go to its next owner", workerId,
+            tp.getPartition(), q.size());
+      }
+    }
+    onChange.run();
+  }
+
+  private void received(KafkaConsumerRecord<String, String> r) {
+    consumer.pause(new TopicPartition(r.topic(), r.partition()));
+    waiting.computeIfAbsent(r.partition(), p -> new ArrayDeque<>()).add(r);
+    startWaiting();
+  }
+
+  /** Starts waiting tasks on idle partitions while slots are free. */
+  private void startWaiting() {
+    for (Map.Entry<Integer, Deque<KafkaConsumerRecord<String, String>>> e : new ArrayList<>(waiting.entrySet())) {
+      if (running.size() >= slots) {
+        return;
+      }
+      int partition = e.getKey();
+      if (running.contains(partition) || e.getValue().isEmpty()) {
+        continue;
+      }
+      KafkaConsumerRecord<String, String> r = e.getValue().poll();
+      running.add(partition);
+      Future<Void> done;
+      try {
+        Task task = TaskCodec.decode(r.value());
+        done = runner.run(task, new Delivery(partition, r.offset()))
+            .recover(err -> {
+              LOG.error("worker {}: task at {}-{} ended abnormally: {}", workerId, partition, r.offset(),
+                  err.toString());
+              return Future.succeededFuture();
+            });
+      } catch (TaskCodec.InvalidTaskException bad) {
+        done = deadLetter(r, bad.getMessage());
+      }
+      done.onComplete(x -> ended(r));
+    }
+  }
+
+  private Future<Void> deadLetter(KafkaConsumerRecord<String, String> r, String reason) {
+    LOG.error("worker {}: unreadable task at {}-{} sent to {}: {}", workerId, r.partition(), r.offset(),
+        Topics.DEAD_LETTER, reason);
+    KafkaProducerRecord<String, String> dl = KafkaProducerRecord.create(Topics.DEAD_LETTER, r.key(), r.value());
+    dl.addHeader("pgfleet-dlq-reason", reason);
+    dl.addHeader("pgfleet-dlq-source", r.topic() + "-" + r.partition() + "@" + r.offset());
+    return deadLetters.send(dl).mapEmpty();
+  }
+
+  private void ended(KafkaConsumerRecord<String, String> r) {
+    int partition = r.partition();
+    running.remove(partition);
+    TopicPartition tp = new TopicPartition(r.topic(), partition);
+    consumer.commit(Map.of(tp, new OffsetAndMetadata(r.offset() + 1, workerId)))
+        .onFailure(e -> LOG.warn("worker {}: commit of {}-{}@{} failed (the task may run again): {}", workerId,
+            r.topic(), partition, r.offset(), e.toString()))
+        .onComplete(x -> {
+          Deque<KafkaConsumerRecord<String, String>> q = waiting.get(partition);
+          if ((q == null || q.isEmpty()) && owned.contains(partition)) {
+            consumer.resume(tp);
+          }
+          startWaiting();
+          onChange.run();
+        });
+  }
+
+  @Override
+  public List<Integer> owned() {
+    return List.copyOf(owned);
+  }
+
+  @Override
+  public int busy() {
+    return running.size() + waiting.values().stream().mapToInt(Deque::size).sum();
+  }
+
+  /** Refreshes the owned partitions from the client (the rebalance callbacks are incremental). */
+  public Future<Void> refreshAssignment() {
+    if (consumer == null) {
+      return Future.succeededFuture();
+    }
+    return consumer.assignment().map(set -> {
+      owned.clear();
+      set.forEach(tp -> owned.add(tp.getPartition()));
+      return null;
+    });
+  }
+
+  @Override
+  public Future<Void> stop() {
+    stopping = true;
+    return consumer == null ? Future.succeededFuture() : consumer.close();
+  }
+}
