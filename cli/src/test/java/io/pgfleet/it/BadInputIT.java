@@ -1,0 +1,141 @@
+package io.pgfleet.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.pgfleet.it.support.Cli;
+import io.pgfleet.it.support.PasswordPostgres;
+import io.pgfleet.it.support.TestPostgres;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
+
+/**
+ * Bad input gets one clear line naming the problem, a non-zero exit, no stack trace, and no manifest: each case
+ * runs the real command. These fail before any broker starts, so they are quick.
+ */
+class BadInputIT {
+  private static final TestPostgres PG = TestPostgres.get();
+  private static String db;
+  @TempDir
+  static Path tmp;
+
+  @BeforeAll
+  static void setUp() throws Exception {
+    db = PG.uniqueDbName("badinput");
+    PG.createDatabase(db);
+    try (var c = PG.connect(db); var st = c.createStatement()) {
+      st.execute("CREATE TABLE t(id int primary key); INSERT INTO t VALUES (1)");
+    }
+  }
+
+  @AfterAll
+  static void tearDown() throws Exception {
+    PG.dropDatabase(db);
+  }
+
+  static Stream<Arguments> cases() {
+    String repo = "@REPO@";
+    return Stream.of(
+        Arguments.of("not a postgres URL", new String[] {"backup", "mysql://root@127.0.0.1/x", "--repo", repo},
+            "must start with postgresql://"),
+        Arguments.of("port out of range", new String[] {"backup", "postgresql://postgres@127.0.0.1:99999/x",
+            "--repo", repo}, "port '99999'"),
+        Arguments.of("nothing listens there", new String[] {"backup", "postgresql://postgres@127.0.0.1:1/x",
+            "--repo", repo}, "cannot connect to PostgreSQL at 127.0.0.1:1"),
+        Arguments.of("unknown host", new String[] {"backup", "postgresql://postgres@no-such-host.invalid/x",
+            "--repo", repo}, "no-such-host.invalid"),
+        Arguments.of("missing database", new String[] {"backup", "@URL:pgfleet_no_such_db@", "--repo", repo},
+            "database 'pgfleet_no_such_db' does not exist"),
+        Arguments.of("missing role", new String[] {"backup",
+            "postgresql://pgfleet_no_such_role@127.0.0.1:5432/postgres", "--repo", repo}, "pgfleet_no_such_role"),
+        Arguments.of("repository under a file", new String[] {"backup", "@URL@", "--repo", "@FILE@/repo"},
+            "cannot be created"),
+        Arguments.of("cloud repository not yet supported", new String[] {"backup", "@URL@", "--repo",
+            "gs://bucket/x"}, "only local directories"),
+        Arguments.of("zero workers", new String[] {"backup", "@URL@", "--repo", repo, "--workers", "0"},
+            "--workers 0 is out of range"),
+        Arguments.of("bad cluster name", new String[] {"backup", "@URL@", "--repo", repo, "--cluster", "../x"},
+            "is not a valid name"),
+        Arguments.of("list of a missing repository", new String[] {"list", "--repo", "@TMP@/nope"}, "does not exist"),
+        Arguments.of("malformed backup id", new String[] {"verify", "--repo", "@EMPTY@", "--backup", "yesterday"},
+            "is not a backup id"),
+        Arguments.of("unknown backup id", new String[] {"verify", "--repo", "@EMPTY@", "--backup",
+            "20200101T000000Z-abcdef"}, "is not in repository"),
+        Arguments.of("restore from an empty repository", new String[] {"restore", "--repo", "@EMPTY@", "--backup",
+            "latest", "--target", "@URL@"}, "no backup in repository"));
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("cases")
+  void refusedWithOneClearLine(String name, String[] template, String expected) throws Exception {
+    Path repo = tmp.resolve("repo-" + Math.abs(name.hashCode()));
+    Path file = tmp.resolve("a-file");
+    Files.writeString(file, "x");
+    Path empty = Files.createDirectories(tmp.resolve("empty-repo"));
+    String[] args = Stream.of(template).map(a -> a.replace("@REPO@", repo.toString())
+        .replace("@FILE@", file.toString()).replace("@TMP@", tmp.toString()).replace("@EMPTY@", empty.toString())
+        .replace("@URL:pgfleet_no_such_db@", PG.url("pgfleet_no_such_db"))
+        .replace("@URL@", PG.url(db))).toArray(String[]::new);
+    Cli.Result r = Cli.run(args);
+    assertOneLineError(r, expected);
+    // Repositories of the other tests in this class may hold real backups; no case here may add one.
+    assertNoManifest(tmp, "nonempty-repo", "pw-repo");
+  }
+
+  @Test
+  void wrongPasswordIsNamedAndNeverEchoed() throws Exception {
+    var bin = PasswordPostgres.findBinDir();
+    assumeTrue(bin.isPresent(), "no initdb under /usr/lib/postgresql: cannot start a password-checking server");
+    try (PasswordPostgres pg = PasswordPostgres.start(bin.get())) {
+      String wrong = "Wr0ng-pa55word";
+      Path repo = tmp.resolve("pw-repo");
+      Cli.Result r = Cli.run("backup", "postgresql://postgres:" + wrong + "@127.0.0.1:" + pg.port() + "/postgres",
+          "--repo", repo.toString());
+      assertOneLineError(r, "password authentication failed for user 'postgres'");
+      assertThat(r.out() + r.err()).doesNotContain(wrong);
+      assertNoManifest(repo);
+
+      // The right password gets past the same check (the backup itself then runs).
+      Cli.Result ok = Cli.run("backup", "postgresql://postgres:" + PasswordPostgres.PASSWORD + "@127.0.0.1:"
+          + pg.port() + "/postgres", "--repo", repo.toString(), "--workers", "1");
+      assertThat(ok.exitCode()).as(ok.err()).isZero();
+      assertThat(ok.out() + ok.err()).doesNotContain(PasswordPostgres.PASSWORD);
+    }
+  }
+
+  @Test
+  void restoreRefusesANonEmptyTarget() throws Exception {
+    Path repo = tmp.resolve("nonempty-repo");
+    Cli.Result b = Cli.run("backup", PG.url(db), "--repo", repo.toString(), "--workers", "1",
+        "--kafka", io.pgfleet.it.support.TestKafka.bootstrapServers());
+    assertThat(b.exitCode()).as(b.err()).isZero();
+    Cli.Result r = Cli.run("restore", "--repo", repo.toString(), "--backup", "latest", "--target", PG.url(db));
+    assertOneLineError(r, "target database '" + db + "'");
+    assertThat(r.errorLines().get(0)).contains("is not empty");
+  }
+
+  private static void assertOneLineError(Cli.Result r, String expected) {
+    assertThat(r.exitCode()).as(r.err()).isNotZero();
+    assertThat(r.errorLines()).as(r.err()).hasSize(1);
+    assertThat(r.errorLines().get(0)).contains(expected);
+    assertThat(r.err()).doesNotContain("\tat ").doesNotContain("Exception in thread");
+  }
+
+  private static void assertNoManifest(Path dir, String... except) throws Exception {
+    if (!Files.exists(dir)) {
+      return;
+    }
+    try (Stream<Path> s = Files.walk(dir)) {
+      assertThat(s.filter(p -> p.getFileName().toString().equals("manifest.json"))
+          .filter(p -> Stream.of(except).noneMatch(e -> p.toString().contains("/" + e + "/")))).isEmpty();
+    }
+  }
+}
