@@ -29,6 +29,7 @@ public final class TaskDispatcher {
   private final Map<String, Seen> workers = new HashMap<>();
   private final Map<Integer, String> inFlight = new HashMap<>();
   private final Map<String, Integer> partitionOf = new HashMap<>();
+  private final Map<Integer, Long> releasedAt = new HashMap<>();
 
   private record Seen(WorkerStatus status, long receivedAt) {}
 
@@ -64,10 +65,12 @@ public final class TaskDispatcher {
       if (free(w) <= 0) {
         continue;
       }
-      for (int p : w.partitions()) {
-        if (!inFlight.containsKey(p)) {
-          return Optional.of(p);
-        }
+      // The partition idle longest: one just released is still paused on the worker until its commit and
+      // resume go through, and a task sent there would wait for them.
+      Optional<Integer> idle = w.partitions().stream().filter(p -> !inFlight.containsKey(p))
+          .min(Comparator.comparingLong((Integer p) -> releasedAt.getOrDefault(p, 0L)).thenComparing(p -> p));
+      if (idle.isPresent()) {
+        return idle;
       }
     }
     return Optional.empty();
@@ -89,6 +92,7 @@ public final class TaskDispatcher {
     Integer p = partitionOf.remove(taskId);
     if (p != null && taskId.equals(inFlight.get(p))) {
       inFlight.remove(p);
+      releasedAt.put(p, System.nanoTime());
     }
   }
 }

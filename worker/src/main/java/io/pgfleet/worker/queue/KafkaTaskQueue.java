@@ -153,6 +153,9 @@ public final class KafkaTaskQueue implements TaskQueue {
   private void ended(KafkaConsumerRecord<String, String> r) {
     int partition = r.partition();
     running.remove(partition);
+    // Announce the free slot now rather than after the commit, which waits for the client's current poll: the
+    // coordinator may publish the next task meanwhile; it is fetched once the partition resumes.
+    onChange.run();
     TopicPartition tp = new TopicPartition(r.topic(), partition);
     consumer.commit(Map.of(tp, new OffsetAndMetadata(r.offset() + 1, workerId)))
         .onFailure(e -> LOG.warn("worker {}: commit of {}-{}@{} failed (the task may run again): {}", workerId,
