@@ -51,6 +51,14 @@ public final class PgConnectionInfo {
       throw new InvalidPgUrlException("invalid PostgreSQL URL '" + redactUrl(url)
           + "': it must start with postgresql://, e.g. postgresql://user@host:5432/database");
     }
+    // User info first, up to the last '@': a password someone forgot to percent-encode may hold '@', '/' or
+    // '?', and must neither break the parse into the host nor turn up in a message about it.
+    String userInfo = null;
+    int at = rest.lastIndexOf('@');
+    if (at >= 0) {
+      userInfo = rest.substring(0, at);
+      rest = rest.substring(at + 1);
+    }
     String query = "";
     int q = rest.indexOf('?');
     if (q >= 0) {
@@ -63,11 +71,9 @@ public final class PgConnectionInfo {
       path = rest.substring(slash + 1);
       rest = rest.substring(0, slash);
     }
-    String userInfo = null;
-    int at = rest.lastIndexOf('@');
-    if (at >= 0) {
-      userInfo = rest.substring(0, at);
-      rest = rest.substring(at + 1);
+    if (rest.contains(",")) {
+      throw new InvalidPgUrlException("invalid PostgreSQL URL '" + redactUrl(url)
+          + "': several hosts are not supported; name the primary (or the standby to dump from)");
     }
     String user = null;
     String password = null;
@@ -163,7 +169,16 @@ public final class PgConnectionInfo {
     if (url == null) {
       return "";
     }
-    String r = url.replaceAll("(://[^:/@?]*):[^@/?]*@", "$1:***@");
+    String r = url;
+    int scheme = r.indexOf("://");
+    int at = r.lastIndexOf('@');
+    if (scheme >= 0 && at > scheme) {
+      String userInfo = r.substring(scheme + 3, at);
+      int colon = userInfo.indexOf(':');
+      if (colon >= 0) {
+        r = r.substring(0, scheme + 3) + userInfo.substring(0, colon) + ":***" + r.substring(at);
+      }
+    }
     return r.replaceAll("([?&]password=)[^&]*", "$1***");
   }
 

@@ -31,6 +31,10 @@ public final class PgErrors {
         return "database '" + target.database() + "' does not exist on " + target.endpoint()
             + ": check the database name in the URL";
       case "42501":
+        if (serverMessage(e).contains("row-level security")) {
+          return "row-level security would hide rows from user '" + target.user() + "' on " + target.redacted()
+              + " (" + serverMessage(e) + "): back up as the table owner, a superuser, or a role with BYPASSRLS";
+        }
         return "permission denied on " + target.redacted() + ": " + serverMessage(e)
             + "; the backup user needs SELECT on every table (or BYPASSRLS and pg_read_all_data)";
       default:

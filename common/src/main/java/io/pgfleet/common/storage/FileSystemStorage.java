@@ -84,6 +84,12 @@ public final class FileSystemStorage implements Storage {
     if (key.isEmpty() || key.startsWith("/") || key.contains("\\") || key.contains("\0")) {
       throw new StorageException("invalid object key '" + key + "'");
     }
+    // Keys are canonical: one object, one key. No empty, '.' or '..' segment.
+    for (String segment : key.split("/", -1)) {
+      if (segment.isEmpty() || segment.equals(".") || segment.equals("..")) {
+        throw new StorageException("invalid object key '" + key + "': empty, '.' or '..' path segment");
+      }
+    }
     Path p = root.resolve(key).normalize();
     if (!p.startsWith(root) || p.equals(root)) {
       throw new StorageException("object key '" + key + "' escapes the repository " + root);

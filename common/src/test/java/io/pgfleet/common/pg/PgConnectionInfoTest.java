@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.catchThrowable;
 
 import java.util.Map;
 import java.util.Properties;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -192,9 +191,6 @@ class PgConnectionInfoTest {
         .hasMessageContaining("several hosts");
   }
 
-  @Disabled("BUG (minor, message only): 'postgresql://alice@h1:5432,h2/d' is rejected, but as \"port '5432,h2' is "
-      + "not a number between 1 and 65535\" instead of the 'several hosts are not supported' message: parse splits "
-      + "the port at the last ':' before checking for ','")
   @Test
   void multipleHostsWithPortOnFirstOnlySaysSeveralHosts() {
     assertThatThrownBy(() -> PgConnectionInfo.parse("postgresql://alice@h1:5432,h2/d"))
@@ -301,12 +297,6 @@ class PgConnectionInfoTest {
    * Users often forget to percent-encode a password. The parser accepts a raw '@' in the password (it splits at
    * the last '@'), and a raw '/' or '?' makes the parse fail; either way the error must not echo the password.
    */
-  @Disabled("BUG: PgConnectionInfo.redactUrl only masks ':<pw>@' when the password has no raw '@', '/' or '?'. "
-      + "With a raw '@' (accepted by parse via lastIndexOf) the part after the first '@' leaks, e.g. "
-      + "'postgresql://alice:S3cr3t@pw!@h:x/d' -> message shows 'alice:***@pw!@h:x/d'. With a raw '/' or '?' the "
-      + "regex does not match at all and the whole URL is echoed unredacted; parse also reports the password "
-      + "as the port (\"port 'S3cr3t' is not a number\" for 'postgresql://alice:S3cr3t/pw!@h:x/d' and "
-      + "'...alice:S3cr3t?pw!@h:x/d'). Violates the javadoc 'never echoes the password'.")
   @ParameterizedTest
   @ValueSource(strings = {"S3cr3t@pw!", "S3cr3t/pw!", "S3cr3t?pw!"})
   void unencodedSpecialCharactersInPasswordAreNeverEchoed(String password) {

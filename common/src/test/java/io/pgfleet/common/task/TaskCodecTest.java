@@ -26,8 +26,17 @@ class TaskCodecTest {
         List.of("id", "Full Name", "x\"y"), 123_456_789_012L);
   }
 
+  /** The wire form of a valid task as a mutable tree; checked to decode as is, so each test breaks one thing. */
   private static ObjectNode tree(Task t) {
-    return (ObjectNode) Json.tree(Json.MAPPER.valueToTree(t));
+    ObjectNode n;
+    try {
+      n = (ObjectNode) Json.MAPPER.readTree(TaskCodec.encode(t));
+      assertThat(n.get("kind").asText()).isEqualTo(t.kind());
+      assertThat(TaskCodec.decode(n.toString())).isEqualTo(t);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+    return n;
   }
 
   private static void assertInvalid(String json) {
