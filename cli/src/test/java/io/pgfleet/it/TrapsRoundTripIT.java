@@ -37,6 +37,7 @@ class TrapsRoundTripIT {
   private static final TestPostgres PG = TestPostgres.get();
   private static String source;
   private static String restored;
+  private static String guided;
   private static String backupId;
   @TempDir
   static Path repo;
@@ -45,6 +46,7 @@ class TrapsRoundTripIT {
   static void load() throws Exception {
     source = PG.uniqueDbName("traps_src");
     restored = PG.uniqueDbName("traps_dst");
+    guided = PG.uniqueDbName("traps_guide");
     PG.createDatabase(source);
     PG.runSqlResource(source, "fixture/traps.sql");
   }
@@ -53,6 +55,7 @@ class TrapsRoundTripIT {
   static void drop() throws Exception {
     PG.dropDatabase(source);
     PG.dropDatabase(restored);
+    PG.dropDatabase(guided);
   }
 
   @Test
@@ -120,8 +123,34 @@ class TrapsRoundTripIT {
     assertThat(ok.out()).contains("OK");
   }
 
+  /** RESTORE.md is runnable as written: its shell blocks, run in the backup folder, rebuild the same database. */
   @Test
   @Order(4)
+  void restoreGuideRebuildsTheDatabaseWithStandardToolsOnly() throws Exception {
+    Path folder = manifest().getParent();
+    String guide = Files.readString(folder.resolve("RESTORE.md"));
+    StringBuilder script = new StringBuilder("set -euo pipefail\n");
+    boolean inShell = false;
+    for (String line : guide.split("\n")) {
+      if (line.startsWith("```")) {
+        inShell = line.equals("```sh");
+        continue;
+      }
+      if (inShell) {
+        script.append(line.startsWith("export TARGET=") ? "export TARGET=" + guided : line).append('\n');
+      }
+    }
+    ProcessBuilder pb = new ProcessBuilder("bash", "-c", script.toString()).directory(folder.toFile())
+        .redirectErrorStream(true);
+    pb.environment().putAll(PG.libpqEnv());
+    Process p = pb.start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor()).as(out).isZero();
+    DatabaseComparison.compare(PG, source, guided).assertEqual();
+  }
+
+  @Test
+  @Order(5)
   void verifyAndRestoreNameAFlippedByte() throws Exception {
     Path artifact = manifest().resolveSibling("data").resolve("00002.copy.zst");
     try (RandomAccessFile f = new RandomAccessFile(artifact.toFile(), "rw")) {
