@@ -64,11 +64,14 @@ public final class BackupCoordinator {
 
   /**
    * @param maxAttempts how often a retryable task failure is published again before the run fails
-   * @param startTimeout how long a published task may wait for a worker to start it, and a run for capacity
+   * @param startTimeout how long a published task may wait for a worker to start it, and a run for a worker
+   * @param silenceTimeout how long a started task may go without a word from its worker (progress comes every
+   *     second) before it counts as lost and is published again as a new attempt
    */
-  public record Options(int maxAttempts, Duration startTimeout, Duration lockTimeout, String pgfleetVersion) {
+  public record Options(int maxAttempts, Duration startTimeout, Duration silenceTimeout, Duration lockTimeout,
+      String pgfleetVersion) {
     public static Options defaults(String version) {
-      return new Options(3, Duration.ofSeconds(120), Duration.ofSeconds(30), version);
+      return new Options(3, Duration.ofSeconds(120), Duration.ofSeconds(90), Duration.ofSeconds(30), version);
     }
   }
 
@@ -238,14 +241,11 @@ public final class BackupCoordinator {
         pump();
       }
       case EventTypes.TASK_FAILED -> {
-        dispatcher.release(e.taskid());
-        if (t.status() == BackupRun.Status.COMPLETED) {
-          return;
-        }
         Payloads.TaskFailed f = e.dataAs(Payloads.TaskFailed.class);
-        if (f.attempt() < t.task().header().attempt()) {
-          return; // an older attempt's report; the newer attempt decides
+        if (t.status() == BackupRun.Status.COMPLETED || f.attempt() < t.task().header().attempt()) {
+          return; // done already, or an older attempt's report: the newer attempt holds the partition and decides
         }
+        dispatcher.release(e.taskid());
         if (f.retryable() && f.attempt() < options.maxAttempts()) {
           LOG.warn("run {}: {} failed (attempt {}), retrying: {}", run.plan().runId(), t.task().describe(),
               f.attempt(), f.reason());
@@ -294,6 +294,19 @@ public final class BackupCoordinator {
               + options.startTimeout().toSeconds() + " s: are workers running and consuming " + Topics.TASKS + "?");
           break;
         }
+        if (t.status() == BackupRun.Status.STARTED && now - t.lastHeardAt() > options.silenceTimeout().toMillis()) {
+          int attempt = t.task().header().attempt();
+          dispatcher.release(t.task().header().taskId());
+          if (attempt < options.maxAttempts()) {
+            LOG.warn("run {}: no word about {} for {} s (worker lost?): publishing attempt {}", run.plan().runId(),
+                t.task().describe(), options.silenceTimeout().toSeconds(), attempt + 1);
+            run.retry(t, attempt + 1);
+          } else {
+            fail(run, t.task().describe() + ": its worker went silent for " + options.silenceTimeout().toSeconds()
+                + " s, " + attempt + " times");
+            break;
+          }
+        }
       }
       if (run.ended()) {
         continue;
@@ -310,6 +323,7 @@ public final class BackupCoordinator {
       }
       report(run);
     }
+    pump();
   }
 
   private void finish(BackupRun run) {
@@ -346,6 +360,7 @@ public final class BackupCoordinator {
             + plan.backupId());
       }
       run.holder().close();
+      sweep(m);
       return new BackupOutcome(m, key);
     }, false).onComplete(ar -> {
       runs.remove(plan.runId());
@@ -362,6 +377,24 @@ public final class BackupCoordinator {
             + message(ar.cause()));
       }
     });
+  }
+
+  /** Removes what duplicate or failed executions left in the backup's folder: objects the manifest does not name. */
+  private void sweep(Manifest m) {
+    java.util.Set<String> keep = new java.util.HashSet<>();
+    keep.add(m.objectKey(RepositoryLayout.MANIFEST));
+    keep.add(m.objectKey(m.restoreGuideKey()));
+    keep.add(m.objectKey(m.schema().key()));
+    m.data().forEach(a -> keep.add(m.objectKey(a.key())));
+    try {
+      for (ObjectInfo o : storage.list(RepositoryLayout.backupPrefix(m.cluster(), m.database(), m.backupId()))) {
+        if (!keep.contains(o.key())) {
+          storage.delete(o.key());
+        }
+      }
+    } catch (Exception e) {
+      LOG.warn("backup {}: could not remove leftovers of duplicate executions: {}", m.backupId(), e.toString());
+    }
   }
 
   private Manifest manifest(BackupPlan plan, BackupRun run, Instant finished, ArtifactEntry schema,
@@ -389,6 +422,11 @@ public final class BackupCoordinator {
     vertx.executeBlocking(() -> {
       run.holder().close();
       String prefix = RepositoryLayout.backupPrefix(plan.cluster(), plan.database(), plan.backupId());
+      if (storage.stat(prefix + RepositoryLayout.MANIFEST).isPresent()) {
+        // A manifest is there (written by this run before a later step failed, or by another writer): its
+        // objects belong to a backup and stay.
+        return null;
+      }
       for (ObjectInfo o : storage.list(prefix)) {
         if (!o.key().endsWith("/" + RepositoryLayout.MANIFEST)) {
           storage.delete(o.key());

@@ -68,6 +68,26 @@ public final class RepositoryLayout {
     return backupPrefix(cluster, database, backupId) + String.format("data/%05d.copy.zst", n);
   }
 
+  /**
+   * The key one execution of a task writes: the task's key with the execution id before the extensions
+   * ({@code data/00001.copy.zst} becomes {@code data/00001.9f2c01ab.copy.zst}). COPY row order and pg_dump's
+   * archive header differ between two executions of the same task, so a redelivered or duplicate execution must
+   * never overwrite an object whose checksum the manifest may already hold: each writes its own, the manifest
+   * names the one whose completion was accepted, and the others are removed when the run ends.
+   */
+  public static String executionKey(String taskKey, String executionId) {
+    int slash = taskKey.lastIndexOf('/');
+    int dot = taskKey.indexOf('.', slash + 1);
+    if (dot < 0) {
+      return taskKey + "." + executionId;
+    }
+    return taskKey.substring(0, dot) + "." + executionId + taskKey.substring(dot);
+  }
+
+  public static String newExecutionId() {
+    return String.format("%08x", RANDOM.nextInt());
+  }
+
   /** The part of a key below its backup folder, as RESTORE.md names files. */
   public static String relativeToBackup(String key) {
     int i = key.indexOf('/', key.indexOf('/', key.indexOf('/') + 1) + 1);

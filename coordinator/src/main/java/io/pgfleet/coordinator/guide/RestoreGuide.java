@@ -37,7 +37,8 @@ public final class RestoreGuide {
     sb.append("```sh\nexport TARGET=").append(shellQuote(m.database() + "_restored")).append('\n');
     sb.append("createdb --template=template0 --encoding=").append(shellQuote(m.source().encoding()))
         .append(" \"$TARGET\"\n");
-    sb.append("pg_restore --section=pre-data --exit-on-error --single-transaction -d \"$TARGET\" schema.dump\n```\n\n");
+    sb.append("pg_restore --section=pre-data --exit-on-error --single-transaction -d \"$TARGET\" ").append(schema.key())
+        .append("\n```\n\n");
     sb.append("## 3. Load the table data\n\n");
     sb.append("Each file is the table's rows as `COPY ... TO STDOUT` text (UTF-8), compressed with zstd. "
         + "The lines are independent: run them in parallel if you like.\n\n```sh\n");
@@ -50,8 +51,10 @@ public final class RestoreGuide {
     }
     sb.append("```\n\n");
     sb.append("## 4. Sequence values and large objects, then indexes, constraints, triggers and materialized views\n\n");
-    sb.append("```sh\npg_restore --section=data --exit-on-error --single-transaction -d \"$TARGET\" schema.dump\n");
-    sb.append("pg_restore --section=post-data --exit-on-error -j 4 -d \"$TARGET\" schema.dump\n```\n\n");
+    sb.append("```sh\npg_restore --section=data --exit-on-error --single-transaction -d \"$TARGET\" ")
+        .append(schema.key()).append('\n');
+    sb.append("pg_restore --section=post-data --exit-on-error -j 4 -d \"$TARGET\" ").append(schema.key())
+        .append("\n```\n\n");
     sb.append("Row counts to expect, per file: see `manifest.json` (`data[].rows`).\n");
     return sb.toString();
   }

@@ -24,6 +24,7 @@ public final class BackupRun {
     private Task task;
     private Status status = Status.PENDING;
     private long publishedAt;
+    private long lastHeardAt;
     private ArtifactEntry artifact;
     private long rows;
     private long rawBytes;
@@ -50,12 +51,19 @@ public final class BackupRun {
     }
 
     public void started() {
+      lastHeardAt = System.currentTimeMillis();
       if (status != Status.COMPLETED) {
         status = Status.STARTED;
       }
     }
 
+    /** When a worker last said anything about this task (start or progress, sent every second while it runs). */
+    public long lastHeardAt() {
+      return lastHeardAt;
+    }
+
     public void progress(long rows, long rawBytes, long bytes) {
+      lastHeardAt = System.currentTimeMillis();
       this.rows = rows;
       this.rawBytes = rawBytes;
       this.bytes = bytes;

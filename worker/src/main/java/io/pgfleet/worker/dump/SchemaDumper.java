@@ -37,6 +37,7 @@ public final class SchemaDumper {
 
   public ArtifactEntry dump(SchemaTask task, PgConnectionInfo target, ProgressCounter progress) throws TaskFailure {
     String what = "dumping the schema of " + target.database();
+    String key = RepositoryLayout.executionKey(task.header().objectKey(), RepositoryLayout.newExecutionId());
     Path pgDump;
     try {
       pgDump = tools.find("pg_dump", task.serverVersionNum());
@@ -65,7 +66,7 @@ public final class SchemaDumper {
       throw new TaskFailure(what + ": cannot start " + pgDump + ": " + e.getMessage(), false, e);
     }
     CompletableFuture<String> stderr = CompletableFuture.supplyAsync(() -> tail(p.getErrorStream()));
-    try (ObjectWriter w = storage.create(task.header().objectKey());
+    try (ObjectWriter w = storage.create(key);
          Sha256Counter out = new Sha256Counter(w);
          InputStream in = p.getInputStream()) {
       byte[] buf = new byte[1 << 16];
@@ -81,7 +82,7 @@ public final class SchemaDumper {
       }
       String sha = out.sha256();
       w.commit();
-      return new ArtifactEntry(RepositoryLayout.relativeToBackup(task.header().objectKey()), SchemaTask.KIND, null, null, 0, out.bytes(), out.bytes(),
+      return new ArtifactEntry(RepositoryLayout.relativeToBackup(key), SchemaTask.KIND, null, null, 0, out.bytes(), out.bytes(),
           sha, null, null, "pg_dump-custom", "none", task.header().taskId());
     } catch (TaskFailure e) {
       throw e;

@@ -33,9 +33,10 @@ public final class TableDumper {
   public ArtifactEntry dump(TableDataTask task, PgConnectionInfo target, ProgressCounter progress)
       throws TaskFailure {
     String what = "copying " + task.table().qualified();
+    String key = RepositoryLayout.executionKey(task.header().objectKey(), RepositoryLayout.newExecutionId());
     try (Connection c = SnapshotSession.open(target, task.header().snapshot(), "pgfleet-worker")) {
       CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
-      try (ObjectWriter w = storage.create(task.header().objectKey())) {
+      try (ObjectWriter w = storage.create(key)) {
         Sha256Counter stored = new Sha256Counter(w);
         RowDigest rows;
         try (ZstdOutputStream z = new ZstdOutputStream(new KeepOpen(stored), zstdLevel)) {
@@ -50,7 +51,7 @@ public final class TableDumper {
         w.commit();
         progress.set(rows.rows(), rows.bytes(), stored.bytes());
         SnapshotSession.end(c);
-        return new ArtifactEntry(RepositoryLayout.relativeToBackup(task.header().objectKey()), TableDataTask.KIND, task.table(), task.columns(),
+        return new ArtifactEntry(RepositoryLayout.relativeToBackup(key), TableDataTask.KIND, task.table(), task.columns(),
             rows.rows(), rows.bytes(), stored.bytes(), sha, digest, RowDigest.ALGORITHM, "zstd", "none",
             task.header().taskId());
       }
