@@ -40,7 +40,8 @@ import org.slf4j.MDC;
 public final class Worker {
   private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
 
-  public record Options(String workerId, int slots, int zstdLevel) {}
+  /** @param staticMembership true only for worker ids that are stable across restarts (see KafkaTaskQueue) */
+  public record Options(String workerId, int slots, int zstdLevel, boolean staticMembership) {}
 
   private final Vertx vertx;
   private final KafkaSettings kafka;
@@ -78,7 +79,8 @@ public final class Worker {
       // warnings (a long COPY is the job, not a hang; the watchdog judges progress instead).
       executor = vertx.createSharedWorkerExecutor("pgfleet-" + options.workerId(), options.slots(),
           365, TimeUnit.DAYS);
-      queue = new KafkaTaskQueue(vertx, kafka, options.workerId(), options.slots(), producer);
+      queue = new KafkaTaskQueue(vertx, kafka, options.workerId(), options.slots(), options.staticMembership(),
+          producer);
       queue.onChange(this::announce);
       queue.start(this::run).onComplete(ar -> {
         if (ar.succeeded()) {
@@ -156,6 +158,11 @@ public final class Worker {
     } finally {
       MDC.clear();
     }
+  }
+
+  /** Completes once this worker owns partitions of the task topic, i.e. can receive tasks. */
+  public Future<Void> assigned() {
+    return queue.assigned();
   }
 
   public Future<Void> stop() {

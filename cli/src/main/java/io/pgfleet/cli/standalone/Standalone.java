@@ -50,12 +50,21 @@ public final class Standalone implements AutoCloseable {
       List<Future<Void>> starts = new ArrayList<>();
       for (int i = 1; i <= o.workers(); i++) {
         Worker w = new Worker(vertx, kafka, storage, clusters, tools,
-            new Worker.Options(prefix + i, o.slotsPerWorker(), o.zstdLevel()));
+            new Worker.Options(prefix + i, o.slotsPerWorker(), o.zstdLevel(), false));
         s.workers.add(w);
         starts.add(w.start());
       }
       starts.add(coordinator.start());
       Future.all(starts).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      // Wait until the group has settled with every worker owning partitions, so the run is spread over all of
+      // them from its first task (the dispatcher only uses workers it has heard from).
+      try {
+        Future.all(s.workers.stream().map(Worker::assigned).toList())
+            .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      } catch (java.util.concurrent.TimeoutException e) {
+        org.slf4j.LoggerFactory.getLogger(Standalone.class)
+            .warn("not every worker had partitions after 30 s; starting with those that do");
+      }
       return s;
     } catch (Exception e) {
       if (vertx != null) {

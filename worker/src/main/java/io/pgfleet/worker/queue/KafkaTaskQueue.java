@@ -40,6 +40,7 @@ public final class KafkaTaskQueue implements TaskQueue {
   private final KafkaSettings kafka;
   private final String workerId;
   private final int slots;
+  private final boolean staticMembership;
   private final KafkaProducer<String, String> deadLetters;
   private final Map<Integer, Deque<KafkaConsumerRecord<String, String>>> waiting = new HashMap<>();
   private final Set<Integer> running = new HashSet<>();
@@ -48,9 +49,16 @@ public final class KafkaTaskQueue implements TaskQueue {
   private TaskRunner runner;
   private Runnable onChange = () -> { };
   private boolean stopping;
+  private final io.vertx.core.Promise<Void> firstAssignment = io.vertx.core.Promise.promise();
 
-  public KafkaTaskQueue(Vertx vertx, KafkaSettings kafka, String workerId, int slots,
+  /**
+   * @param staticMembership for a worker whose id survives restarts (a StatefulSet pod): it takes its partitions
+   *     back without a rebalance. Not for throwaway ids: a static member does not leave the group on close, so
+   *     the group would wait a session timeout for it at every rebalance.
+   */
+  public KafkaTaskQueue(Vertx vertx, KafkaSettings kafka, String workerId, int slots, boolean staticMembership,
       KafkaProducer<String, String> producer) {
+    this.staticMembership = staticMembership;
     this.vertx = vertx;
     this.kafka = kafka;
     this.workerId = workerId;
@@ -67,8 +75,9 @@ public final class KafkaTaskQueue implements TaskQueue {
   public Future<Void> start(TaskRunner runner) {
     this.runner = runner;
     Map<String, String> props = kafka.consumerProperties("pgfleet-" + workerId, Topics.WORKER_GROUP);
-    // Static membership: a restarting worker takes its partitions back without a rebalance of the whole group.
-    props.put("group.instance.id", workerId);
+    if (staticMembership) {
+      props.put("group.instance.id", workerId);
+    }
     props.put("partition.assignment.strategy",
         "org.apache.kafka.clients.consumer.CooperativeStickyAssignor");
     props.put("auto.offset.reset", "earliest");
@@ -81,6 +90,9 @@ public final class KafkaTaskQueue implements TaskQueue {
     consumer.pollTimeout(java.time.Duration.ofMillis(100));
     consumer.partitionsAssignedHandler(set -> {
       set.forEach(tp -> owned.add(tp.getPartition()));
+      if (!owned.isEmpty()) {
+        firstAssignment.tryComplete();
+      }
       onChange.run();
     });
     consumer.partitionsRevokedHandler(this::revoked);
@@ -168,6 +180,11 @@ public final class KafkaTaskQueue implements TaskQueue {
           startWaiting();
           onChange.run();
         });
+  }
+
+  /** Completes once the group has given this worker its first partitions. */
+  public Future<Void> assigned() {
+    return firstAssignment.future();
   }
 
   @Override
