@@ -3,26 +3,19 @@ package io.pgfleet.cli;
 import io.pgfleet.common.manifest.Manifest;
 import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.pg.PgTools;
-import io.pgfleet.common.repository.BackupCatalog;
-import io.pgfleet.common.storage.FileSystemStorage;
+import io.pgfleet.common.storage.Storage;
 import io.pgfleet.worker.restore.Restorer;
-import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "restore", description = {
     "Restore a backup into an empty database (created if it does not exist): schema, table data in parallel, "
         + "sequence values and large objects, then indexes and constraints."})
 final class RestoreCommand implements Callable<Integer> {
-  @Option(names = "--repo", required = true, description = "Repository directory.")
-  String repo;
-
-  @Option(names = "--backup", required = true, description = "Backup id, or 'latest'.")
-  String backup;
-
-  @Option(names = "--database", description = "With 'latest': the newest backup of this database.")
-  String database;
+  @Mixin
+  BackupSelection selection;
 
   @Option(names = "--target", required = true,
       description = "postgresql://user[:password]@host[:port]/new_database")
@@ -40,13 +33,8 @@ final class RestoreCommand implements Callable<Integer> {
       throw new UserError("--jobs " + jobs + " is out of range: give 1 to 64");
     }
     PgConnectionInfo to = PgConnectionInfo.parse(target);
-    FileSystemStorage storage = Repositories.forReading(repo);
-    Manifest m;
-    try {
-      m = new BackupCatalog(storage).find(backup, Optional.ofNullable(database));
-    } catch (io.pgfleet.common.storage.StorageException e) {
-      throw new UserError(e.getMessage());
-    }
+    Storage storage = selection.open();
+    Manifest m = selection.find(storage);
     System.err.println("pgfleet: restoring backup " + m.backupId() + " of " + m.cluster() + "/" + m.database()
         + " into " + to.redacted());
     ProgressPrinter printer = new ProgressPrinter(System.err);

@@ -1,34 +1,21 @@
 package io.pgfleet.cli;
 
 import io.pgfleet.common.manifest.Manifest;
-import io.pgfleet.common.repository.BackupCatalog;
 import io.pgfleet.common.repository.BackupVerifier;
-import io.pgfleet.common.storage.FileSystemStorage;
-import java.util.Optional;
+import io.pgfleet.common.storage.Storage;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
+import picocli.CommandLine.Mixin;
 
 @Command(name = "verify", description = "Re-read every artifact of a backup and check its size and SHA-256.")
 final class VerifyCommand implements Callable<Integer> {
-  @Option(names = "--repo", required = true, description = "Repository directory.")
-  String repo;
-
-  @Option(names = "--backup", required = true, description = "Backup id, or 'latest'.")
-  String backup;
-
-  @Option(names = "--database", description = "With 'latest': the newest backup of this database.")
-  String database;
+  @Mixin
+  BackupSelection selection;
 
   @Override
   public Integer call() throws Exception {
-    FileSystemStorage storage = Repositories.forReading(repo);
-    Manifest m;
-    try {
-      m = new BackupCatalog(storage).find(backup, Optional.ofNullable(database));
-    } catch (io.pgfleet.common.storage.StorageException e) {
-      throw new UserError(e.getMessage());
-    }
+    Storage storage = selection.open();
+    Manifest m = selection.find(storage);
     BackupVerifier.Result r = new BackupVerifier(storage).verify(m);
     if (r.ok()) {
       System.out.printf("backup %s OK: %d artifacts, %s checked%n", m.backupId(), r.checked(),
