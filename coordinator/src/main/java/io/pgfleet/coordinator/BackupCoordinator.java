@@ -41,9 +41,11 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
@@ -245,18 +247,27 @@ public final class BackupCoordinator {
         if (t.status() == BackupRun.Status.COMPLETED || f.attempt() < t.task().header().attempt()) {
           return; // done already, or an older attempt's report: the newer attempt holds the partition and decides
         }
-        dispatcher.release(e.taskid());
-        if (f.retryable() && f.attempt() < options.maxAttempts()) {
-          LOG.warn("run {}: {} failed (attempt {}), retrying: {}", run.plan().runId(), t.task().describe(),
-              f.attempt(), f.reason());
-          run.retry(t, f.attempt() + 1);
-          pump();
-        } else {
-          fail(run, t.task().describe() + " failed" + (f.retryable() ? " after " + f.attempt() + " attempts" : "")
-              + ": " + f.reason());
-        }
+        retryOrFail(run, t, f.retryable(), f.reason());
+        pump();
       }
       default -> { }
+    }
+  }
+
+  /**
+   * The current attempt of a task ended without completing: its partition is free again, and the task is queued
+   * as a new attempt while the failure is retryable and attempts remain, or else the run fails with the reason.
+   */
+  private void retryOrFail(BackupRun run, BackupRun.TaskState t, boolean retryable, String reason) {
+    int attempt = t.task().header().attempt();
+    dispatcher.release(t.task().header().taskId());
+    if (retryable && attempt < options.maxAttempts()) {
+      LOG.warn("run {}: {} failed (attempt {}), retrying: {}", run.plan().runId(), t.task().describe(), attempt,
+          reason);
+      run.retry(t, attempt + 1);
+    } else {
+      fail(run, t.task().describe() + " failed" + (retryable ? " after " + attempt + " attempts" : "") + ": "
+          + reason);
     }
   }
 
@@ -295,15 +306,9 @@ public final class BackupCoordinator {
           break;
         }
         if (t.status() == BackupRun.Status.STARTED && now - t.lastHeardAt() > options.silenceTimeout().toMillis()) {
-          int attempt = t.task().header().attempt();
-          dispatcher.release(t.task().header().taskId());
-          if (attempt < options.maxAttempts()) {
-            LOG.warn("run {}: no word about {} for {} s (worker lost?): publishing attempt {}", run.plan().runId(),
-                t.task().describe(), options.silenceTimeout().toSeconds(), attempt + 1);
-            run.retry(t, attempt + 1);
-          } else {
-            fail(run, t.task().describe() + ": its worker went silent for " + options.silenceTimeout().toSeconds()
-                + " s, " + attempt + " times");
+          retryOrFail(run, t, true, "its worker went silent for " + options.silenceTimeout().toSeconds()
+              + " s (worker lost?)");
+          if (run.ended()) {
             break;
           }
         }
@@ -381,7 +386,7 @@ public final class BackupCoordinator {
 
   /** Removes what duplicate or failed executions left in the backup's folder: objects the manifest does not name. */
   private void sweep(Manifest m) {
-    java.util.Set<String> keep = new java.util.HashSet<>();
+    Set<String> keep = new HashSet<>();
     keep.add(m.objectKey(RepositoryLayout.MANIFEST));
     keep.add(m.objectKey(m.restoreGuideKey()));
     keep.add(m.objectKey(m.schema().key()));

@@ -12,6 +12,8 @@ import io.vertx.core.Vertx;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.slf4j.LoggerFactory;
 
 /**
  * One JVM running a coordinator and N workers over Kafka: the embedded broker by default, or an external one.
@@ -61,9 +63,8 @@ public final class Standalone implements AutoCloseable {
       try {
         Future.all(s.workers.stream().map(Worker::assigned).toList())
             .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
-      } catch (java.util.concurrent.TimeoutException e) {
-        org.slf4j.LoggerFactory.getLogger(Standalone.class)
-            .warn("not every worker had partitions after 30 s; starting with those that do");
+      } catch (TimeoutException e) {
+        LoggerFactory.getLogger(Standalone.class).warn("not every worker had partitions after 30 s; starting with those that do");
       }
       return s;
     } catch (Exception e) {

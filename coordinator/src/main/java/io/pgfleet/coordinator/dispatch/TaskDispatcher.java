@@ -68,7 +68,7 @@ public final class TaskDispatcher {
       // The partition idle longest: one just released is still paused on the worker until its commit and
       // resume go through, and a task sent there would wait for them.
       Optional<Integer> idle = w.partitions().stream().filter(p -> !inFlight.containsKey(p))
-          .min(Comparator.comparingLong((Integer p) -> releasedAt.getOrDefault(p, 0L)).thenComparing(p -> p));
+          .min(Comparator.comparingLong((Integer p) -> releasedAt.getOrDefault(p, Long.MIN_VALUE)).thenComparing(p -> p));
       if (idle.isPresent()) {
         return idle;
       }

@@ -41,8 +41,8 @@ public final class TableDumper {
         RowDigest rows;
         try (ZstdOutputStream z = new ZstdOutputStream(new KeepOpen(stored), zstdLevel)) {
           z.setChecksum(true);
-          rows = new RowDigest(new Reporting(z, stored, progress));
-          copy.copyOut(Catalog.copyOut(task.table(), task.columns()), rows);
+          rows = new RowDigest(z);
+          copy.copyOut(Catalog.copyOut(task.table(), task.columns()), new Reporting(rows, stored, progress));
           rows.flush();
         }
         stored.flush();
@@ -77,16 +77,16 @@ public final class TableDumper {
     }
   }
 
-  /** Publishes the counters every 64 KiB of COPY text, cheaply enough to sit on the hot path. */
+  /** Publishes the digest's counters every 64 KiB of COPY text, cheaply enough to sit on the hot path. */
   private static final class Reporting extends FilterOutputStream {
+    private final RowDigest rows;
     private final Sha256Counter stored;
     private final ProgressCounter progress;
-    private long raw;
-    private long rows;
     private long lastReport;
 
-    Reporting(OutputStream out, Sha256Counter stored, ProgressCounter progress) {
-      super(out);
+    Reporting(RowDigest rows, Sha256Counter stored, ProgressCounter progress) {
+      super(rows);
+      this.rows = rows;
       this.stored = stored;
       this.progress = progress;
     }
@@ -94,14 +94,9 @@ public final class TableDumper {
     @Override
     public void write(byte[] b, int off, int len) throws IOException {
       out.write(b, off, len);
-      raw += len;
-      // pgjdbc hands COPY data over one row per write
-      if (len > 0 && b[off + len - 1] == '\n') {
-        rows++;
-      }
-      if (raw - lastReport >= 65536) {
-        lastReport = raw;
-        progress.set(rows, raw, stored.bytes());
+      if (rows.bytes() - lastReport >= 65536) {
+        lastReport = rows.bytes();
+        progress.set(rows.rows(), rows.bytes(), stored.bytes());
       }
     }
   }

@@ -5,6 +5,7 @@ import io.pgfleet.common.kafka.Topics;
 import io.pgfleet.common.task.Task;
 import io.pgfleet.common.task.TaskCodec;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.kafka.client.common.TopicPartition;
 import io.vertx.kafka.client.consumer.KafkaConsumer;
@@ -49,7 +50,7 @@ public final class KafkaTaskQueue implements TaskQueue {
   private TaskRunner runner;
   private Runnable onChange = () -> { };
   private boolean stopping;
-  private final io.vertx.core.Promise<Void> firstAssignment = io.vertx.core.Promise.promise();
+  private final Promise<Void> firstAssignment = Promise.promise();
 
   /**
    * @param staticMembership for a worker whose id survives restarts (a StatefulSet pod): it takes its partitions
