@@ -16,6 +16,7 @@ final class ProgressPrinter {
   private final long start = System.nanoTime();
   private long lastPlain;
   private int lastWidth;
+  private boolean notesShown;
 
   ProgressPrinter(PrintStream out) {
     this.out = out;
@@ -23,6 +24,13 @@ final class ProgressPrinter {
   }
 
   synchronized void backup(RunProgress p) {
+    if (!notesShown) {
+      notesShown = true;
+      for (String n : p.planNotes()) {
+        done();
+        out.println("pgfleet: plan: " + n);
+      }
+    }
     String eta = p.eta().map(Formats::duration).orElse("--:--");
     String line = String.format(Locale.ROOT, "backup %s: %d/%d tasks (%d running), %s rows, %s read, %s stored,"
             + " %s/s, %3.0f%%, ETA %s",

@@ -9,8 +9,10 @@ import io.pgfleet.common.kafka.KafkaSettings;
 import io.pgfleet.common.kafka.Topics;
 import io.pgfleet.common.manifest.ArtifactEntry;
 import io.pgfleet.common.manifest.Manifest;
+import io.pgfleet.common.pg.Catalog;
 import io.pgfleet.common.pg.ClusterDirectory;
 import io.pgfleet.common.pg.PgConnectionInfo;
+import io.pgfleet.common.pg.TableInfo;
 import io.pgfleet.common.repository.RepositoryLayout;
 import io.pgfleet.common.storage.ObjectInfo;
 import io.pgfleet.common.storage.ObjectWriter;
@@ -71,9 +73,14 @@ public final class BackupCoordinator {
    *     second) before it counts as lost and is published again as a new attempt
    */
   public record Options(int maxAttempts, Duration startTimeout, Duration silenceTimeout, Duration lockTimeout,
-      String pgfleetVersion) {
+      String pgfleetVersion, BackupPlanner.PlanOptions plan) {
     public static Options defaults(String version) {
-      return new Options(3, Duration.ofSeconds(120), Duration.ofSeconds(90), Duration.ofSeconds(30), version);
+      return new Options(3, Duration.ofSeconds(120), Duration.ofSeconds(90), Duration.ofSeconds(30), version,
+          BackupPlanner.PlanOptions.defaults());
+    }
+
+    public Options withPlan(BackupPlanner.PlanOptions next) {
+      return new Options(maxAttempts, startTimeout, silenceTimeout, lockTimeout, pgfleetVersion, next);
     }
   }
 
@@ -107,7 +114,7 @@ public final class BackupCoordinator {
     vertx.runOnContext(v -> {
       context = vertx.getOrCreateContext();
       producer = KafkaProducer.create(vertx, kafka.producerProperties("pgfleet-coordinator"));
-      dispatcher = new TaskDispatcher(producer);
+      dispatcher = new TaskDispatcher(producer, 1);
       events = new EventPublisher(producer, "/pgfleet/coordinator");
       vertx.executeBlocking(this::startPositions, false).compose(pos -> {
         Map<String, String> props = kafka.consumerProperties("pgfleet-coordinator-" + UUID.randomUUID(), null);
@@ -168,9 +175,9 @@ public final class BackupCoordinator {
     return vertx.executeBlocking(() -> {
       SnapshotHolder holder = SnapshotHolder.open(target);
       try {
-        BackupPlan plan = BackupPlanner.plan(holder, cluster, database, runId, backupId);
-        holder.lockTables(plan.tasks().stream().filter(t -> t instanceof TableDataTask)
-            .map(t -> ((TableDataTask) t).table()).toList(), options.lockTimeout());
+        List<TableInfo> tables = Catalog.tables(holder.connection());
+        holder.lockTables(tables.stream().map(TableInfo::ref).toList(), options.lockTimeout());
+        BackupPlan plan = BackupPlanner.plan(holder, tables, cluster, database, runId, backupId, options.plan());
         return new BackupRun(plan, holder, startedAt, progress);
       } catch (Exception e) {
         holder.close();
@@ -183,9 +190,10 @@ public final class BackupCoordinator {
             runs.put(runId, run);
             LOG.info("run {}: backup {} of {}/{}: {} tasks, snapshot {}", runId, backupId, cluster, database,
                 run.plan().tasks().size(), run.plan().source().snapshot());
+            run.plan().notes().forEach(n -> LOG.info("run {}: plan: {}", runId, n));
             events.publish(EventTypes.BACKUP_STARTED, cluster, database, runId, backupId, null,
                 new Payloads.BackupStarted(backupId, run.plan().tasks().size(), run.plan().source().snapshot(),
-                    run.plan().source().serverVersion()));
+                    run.plan().source().serverVersion(), run.plan().notes()));
             run.promise().future().onComplete(p);
             pump();
           });
@@ -299,6 +307,9 @@ public final class BackupCoordinator {
         continue;
       }
       for (BackupRun.TaskState t : run.tasks()) {
+        if (t.status() == BackupRun.Status.PUBLISHED && dispatcher.queuedBehindBusyWorker(t.task().header().taskId())) {
+          t.stillQueued(now);
+        }
         if (t.status() == BackupRun.Status.PUBLISHED
             && now - t.publishedAt() > options.startTimeout().toMillis()) {
           fail(run, t.task().describe() + " was not started by any worker within "

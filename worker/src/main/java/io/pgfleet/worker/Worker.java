@@ -17,6 +17,7 @@ import io.pgfleet.common.task.Task;
 import io.pgfleet.common.task.TaskHeader;
 import io.pgfleet.worker.dump.ProgressCounter;
 import io.pgfleet.worker.dump.SchemaDumper;
+import io.pgfleet.worker.dump.SessionPool;
 import io.pgfleet.worker.dump.TableDumper;
 import io.pgfleet.worker.dump.TaskFailure;
 import io.pgfleet.worker.queue.KafkaTaskQueue;
@@ -49,6 +50,9 @@ public final class Worker {
   private final Options options;
   private final TableDumper tables;
   private final SchemaDumper schemas;
+  /** Warm snapshot sessions between the tasks of a run, closed 3 s after their last use. */
+  private final SessionPool sessions = new SessionPool(3000);
+  private long evictTimer = -1;
   private KafkaProducer<String, String> producer;
   private EventPublisher events;
   private KafkaTaskQueue queue;
@@ -62,7 +66,7 @@ public final class Worker {
     this.kafka = kafka;
     this.clusters = clusters;
     this.options = options;
-    this.tables = new TableDumper(storage, options.zstdLevel());
+    this.tables = new TableDumper(storage, options.zstdLevel(), sessions);
     this.schemas = new SchemaDumper(storage, tools);
   }
 
@@ -85,6 +89,14 @@ public final class Worker {
       queue.start(this::run).onComplete(ar -> {
         if (ar.succeeded()) {
           heartbeatTimer = vertx.setPeriodic(0, 2000, id -> queue.refreshAssignment().onComplete(r -> announce()));
+          evictTimer = vertx.setPeriodic(1000, id -> {
+            if (sessions.idleCount() > 0) {
+              vertx.executeBlocking(() -> {
+                sessions.evictIdle();
+                return null;
+              }, false);
+            }
+          });
           LOG.info("worker {} started with {} slots", options.workerId(), options.slots());
           started.complete();
         } else {
@@ -117,6 +129,7 @@ public final class Worker {
     return executor.<ArtifactEntry>executeBlocking(() -> execute(task, progress), false)
         .transform(ar -> {
           vertx.cancelTimer(progressTimer);
+          delivery.slotFree().run();
           if (ar.succeeded()) {
             return events.publish(EventTypes.TASK_COMPLETED, h.cluster(), h.database(), h.runId(), h.backupId(),
                 h.taskId(), new Payloads.TaskCompleted(h.taskId(), task.kind(), h.attempt(), options.workerId(),
@@ -169,12 +182,19 @@ public final class Worker {
     Promise<Void> done = Promise.promise();
     vertx.runOnContext(v -> {
       stopping = true;
+      if (evictTimer >= 0) {
+        vertx.cancelTimer(evictTimer);
+      }
       if (heartbeatTimer >= 0) {
         vertx.cancelTimer(heartbeatTimer);
       }
       Future<Void> q = queue == null ? Future.succeededFuture() : queue.stop();
       q.eventually(() -> producer == null ? Future.succeededFuture() : producer.close())
           .eventually(() -> executor == null ? Future.succeededFuture() : executor.close())
+          .eventually(() -> vertx.executeBlocking(() -> {
+            sessions.close();
+            return null;
+          }, false))
           .onComplete(x -> done.complete());
     });
     return done.future();

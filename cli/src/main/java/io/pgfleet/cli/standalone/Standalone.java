@@ -6,6 +6,7 @@ import io.pgfleet.common.pg.ClusterDirectory;
 import io.pgfleet.common.pg.PgTools;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.coordinator.BackupCoordinator;
+import io.pgfleet.coordinator.plan.BackupPlanner;
 import io.pgfleet.worker.Worker;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -20,7 +21,8 @@ import org.slf4j.LoggerFactory;
  * Each worker has its own Kafka clients and group membership, exactly as a worker process in a fleet would.
  */
 public final class Standalone implements AutoCloseable {
-  public record Options(int workers, int slotsPerWorker, int zstdLevel, int taskPartitions, String pgfleetVersion) {}
+  public record Options(int workers, int slotsPerWorker, int zstdLevel, int taskPartitions, String pgfleetVersion,
+      BackupPlanner.PlanOptions plan) {}
 
   private final EmbeddedKafka embedded;
   private final Vertx vertx;
@@ -45,7 +47,7 @@ public final class Standalone implements AutoCloseable {
       Topics.ensure(kafka, new Topics.Layout(o.taskPartitions(), 4, (short) 1));
       vertx = Vertx.vertx();
       BackupCoordinator coordinator = new BackupCoordinator(vertx, kafka, storage, clusters,
-          BackupCoordinator.Options.defaults(o.pgfleetVersion()));
+          BackupCoordinator.Options.defaults(o.pgfleetVersion()).withPlan(o.plan()));
       Standalone s = new Standalone(embedded, kafka, vertx, coordinator);
       String prefix = "standalone-" + Long.toHexString(System.nanoTime() & 0xffffff) + "-w";
       PgTools tools = PgTools.fromEnvironment();

@@ -8,7 +8,9 @@ import java.util.List;
 public final class Payloads {
   private Payloads() {}
 
-  public record BackupStarted(String backupId, int tasks, String snapshot, String serverVersion) {}
+  /** @param planNotes the planner's decisions worth knowing: tables split into chunks, or not and why */
+  public record BackupStarted(String backupId, int tasks, String snapshot, String serverVersion,
+      List<String> planNotes) {}
 
   public record BackupCompleted(String backupId, String manifestKey, int tables, long rows, long bytes,
       long durationMillis) {}

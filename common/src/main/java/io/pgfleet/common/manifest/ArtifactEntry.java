@@ -1,6 +1,7 @@
 package io.pgfleet.common.manifest;
 
 import io.pgfleet.common.pg.TableRef;
+import io.pgfleet.common.task.Chunk;
 import java.util.List;
 
 /**
@@ -19,7 +20,10 @@ import java.util.List;
  * @param contentDigest order-independent digest of the rows ({@link #contentDigestAlgorithm})
  * @param compression {@code zstd} or {@code none}
  * @param encryption {@code none} until repository encryption exists
+ * @param taskId the task that wrote it
+ * @param chunk for a table split across tasks: which part of it this artifact holds; null for a whole table
+ * @param elapsedMillis how long the task that wrote it ran, from its start on the worker to the object's commit
  */
 public record ArtifactEntry(String key, String kind, TableRef table, List<String> columns, long rows, long rawBytes,
     long bytes, String sha256, String contentDigest, String contentDigestAlgorithm, String compression,
-    String encryption, String taskId) {}
+    String encryption, String taskId, Chunk chunk, long elapsedMillis) {}

@@ -68,6 +68,11 @@ public final class RepositoryLayout {
     return backupPrefix(cluster, database, backupId) + String.format("data/%05d.copy.zst", n);
   }
 
+  /** The object of chunk {@code chunk} (1-based) of the n-th table: {@code data/00001-0003.copy.zst}. */
+  public static String dataKey(String cluster, String database, String backupId, int n, int chunk) {
+    return backupPrefix(cluster, database, backupId) + String.format("data/%05d-%04d.copy.zst", n, chunk);
+  }
+
   /**
    * The key one execution of a task writes: the task's key with the execution id before the extensions
    * ({@code data/00001.copy.zst} becomes {@code data/00001.9f2c01ab.copy.zst}). COPY row order and pg_dump's

@@ -19,6 +19,7 @@ public final class RowDigest extends FilterOutputStream {
   public static final String ALGORITHM = "rowsum128-sha256";
 
   private final MessageDigest row;
+  private final byte[] h = new byte[32];
   private long hi;
   private long lo;
   private long rows;
@@ -64,7 +65,11 @@ public final class RowDigest extends FilterOutputStream {
   }
 
   private void finishRow() {
-    byte[] h = row.digest();
+    try {
+      row.digest(h, 0, h.length);
+    } catch (java.security.DigestException e) {
+      throw new IllegalStateException(e);
+    }
     long addHi = 0;
     long addLo = 0;
     for (int i = 0; i < 8; i++) {

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.pgfleet.common.json.Json;
 import io.pgfleet.common.manifest.ArtifactEntry;
 import io.pgfleet.common.pg.TableRef;
+import io.pgfleet.common.task.Chunk;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -17,7 +18,8 @@ class CloudEventTest {
   @Test
   void ofFillsTheCloudEventsAttributes() {
     Instant before = Instant.now();
-    Payloads.BackupStarted data = new Payloads.BackupStarted("20240102T030405Z-abcdef", 12, "00000003-1", "16.2");
+    Payloads.BackupStarted data = new Payloads.BackupStarted("20240102T030405Z-abcdef", 12, "00000003-1", "16.2",
+        List.of("table public.events (~731 MB of COPY text) split into 6 chunks by ctid range"));
     CloudEvent e = CloudEvent.of("pgfleet/coordinator", EventTypes.BACKUP_STARTED, "prod", "sales", "run-1",
         "20240102T030405Z-abcdef", null, data);
     Instant after = Instant.now();
@@ -47,7 +49,7 @@ class CloudEventTest {
   void jsonRoundTripKeepsAttributesAndData() throws Exception {
     ArtifactEntry artifact = new ArtifactEntry("data/00001.copy.zst", "table-data", new TableRef("public", "Ünï"),
         List.of("id", "name"), 5_000_000_000L, 9_000_000_000L, 1_234_567_890L, "ab".repeat(32), "cd".repeat(16),
-        "rowsum128-sha256", "zstd", "none", "task-7");
+        "rowsum128-sha256", "zstd", "none", "task-7", Chunk.ctid(2, 3, 100L, 200L), 1234);
     Payloads.TaskCompleted data = new Payloads.TaskCompleted("task-7", "table-data", 2, "worker-a", artifact);
     CloudEvent e = CloudEvent.of("pgfleet/worker/worker-a", EventTypes.TASK_COMPLETED, "prod eu", "sales", "run-9",
         "20240102T030405Z-abcdef", "task-7", data);
@@ -93,7 +95,7 @@ class CloudEventTest {
   @Test
   void eventWithOnlyIntAndStringDataIsEqualAfterRoundTrip() throws Exception {
     CloudEvent e = CloudEvent.of("s", EventTypes.BACKUP_STARTED, "c", "d", "r", "b", null,
-        new Payloads.BackupStarted("b", 3, "snap", "16.2"));
+        new Payloads.BackupStarted("b", 3, "snap", "16.2", List.of()));
     assertThat(Json.read(Json.write(e), CloudEvent.class)).isEqualTo(e);
   }
 }

@@ -16,7 +16,7 @@ class ManifestTest {
   private static ArtifactEntry table(int n, TableRef t, long rows, long bytes) {
     return new ArtifactEntry(String.format("data/%05d.copy.zst", n), "table-data", t, List.of("id", "Name \"x\""),
         rows, rows * 10, bytes, "a".repeat(64), "0123456789abcdef0123456789abcdef", "rowsum128-sha256", "zstd",
-        "none", "task-" + n);
+        "none", "task-" + n, null, 1500);
   }
 
   private static Manifest manifest(ArtifactEntry schema, List<ArtifactEntry> data) {
@@ -29,7 +29,7 @@ class ManifestTest {
 
   private static Manifest sample() {
     ArtifactEntry schema = new ArtifactEntry("schema.dump", "schema", null, null, 0, 0, 4096, "c".repeat(64), null,
-        null, "none", "none", "task-0");
+        null, "none", "none", "task-0", null, 250);
     return manifest(schema, List.of(
         table(1, new TableRef("public", "users"), 1000, 20_000),
         table(2, new TableRef("Ünï Schema", "we\"ird"), 5_000_000_000L, 3_000_000_000L),

@@ -23,7 +23,7 @@ class TaskCodecTest {
 
   private static TableDataTask tableTask() {
     return new TableDataTask(header(), new TableRef("My Schema", "we\"ird Ünïcode"),
-        List.of("id", "Full Name", "x\"y"), 123_456_789_012L);
+        List.of("id", "Full Name", "x\"y"), 123_456_789_012L, null);
   }
 
   /** The wire form of a valid task as a mutable tree; checked to decode as is, so each test breaks one thing. */

@@ -20,12 +20,17 @@ import java.util.Optional;
  * <p>With a classic consumer group a partition belongs to one worker, and a worker runs one task per partition at a
  * time; a task published to a busy worker's partition would wait behind a long dump while others idle. So the
  * dispatcher learns each worker's partitions and free slots from its heartbeats on {@code pgfleet.workers}, counts
- * the tasks it has in flight per partition, and only publishes where a slot is free. Event-loop confined.
+ * the tasks it has in flight per partition, and only publishes where a slot is free.
+ *
+ * <p>Each worker also gets {@code prefetch} tasks beyond its slots: they wait on the worker, their partitions paused,
+ * and start the moment a slot frees, instead of after a round trip through the coordinator and the broker (which
+ * costs tens of milliseconds per task, seconds over a database of many small tables). Event-loop confined.
  */
 public final class TaskDispatcher {
   private static final long STALE_MILLIS = 15_000;
 
   private final KafkaProducer<String, String> producer;
+  private final int prefetch;
   private final Map<String, Seen> workers = new HashMap<>();
   private final Map<Integer, String> inFlight = new HashMap<>();
   private final Map<String, Integer> partitionOf = new HashMap<>();
@@ -33,8 +38,9 @@ public final class TaskDispatcher {
 
   private record Seen(WorkerStatus status, long receivedAt) {}
 
-  public TaskDispatcher(KafkaProducer<String, String> producer) {
+  public TaskDispatcher(KafkaProducer<String, String> producer, int prefetch) {
     this.producer = producer;
+    this.prefetch = prefetch;
   }
 
   public void onWorkerStatus(WorkerStatus s) {
@@ -54,7 +60,19 @@ public final class TaskDispatcher {
 
   private int free(WorkerStatus w) {
     long ours = w.partitions().stream().filter(inFlight::containsKey).count();
-    return (int) Math.max(0, w.slots() - Math.max(ours, w.busy()));
+    return (int) Math.max(0, w.slots() + prefetch - Math.max(ours, w.busy()));
+  }
+
+  /**
+   * True when the task's partition belongs to a live worker whose slots are all taken: a task published there
+   * waits its turn on that worker, which is no reason to give up on it however long the running tasks take.
+   */
+  public boolean queuedBehindBusyWorker(String taskId) {
+    Integer p = partitionOf.get(taskId);
+    if (p == null) {
+      return false;
+    }
+    return liveWorkers().stream().anyMatch(w -> w.partitions().contains(p) && w.busy() >= w.slots());
   }
 
   /** An idle partition of the worker with the most free slots, if any worker has one. */
@@ -78,6 +96,7 @@ public final class TaskDispatcher {
 
   public Future<Void> publish(Task task, int partition) {
     String id = task.header().taskId();
+    org.slf4j.LoggerFactory.getLogger(TaskDispatcher.class).debug("publishing {} to {}", id, partition);
     inFlight.put(partition, id);
     partitionOf.put(id, partition);
     KafkaProducerRecord<String, String> r =

@@ -42,8 +42,14 @@ public final class BackupRun {
       return status;
     }
 
+    /** When the task was published, or last seen queued behind a busy worker's running tasks. */
     public long publishedAt() {
       return publishedAt;
+    }
+
+    /** The task waits on a worker whose slots are all busy: its start timeout counts from now. */
+    public void stillQueued(long now) {
+      publishedAt = now;
     }
 
     public ArtifactEntry artifact() {
@@ -204,6 +210,6 @@ public final class BackupRun {
       stored += t.bytes;
     }
     return new RunProgress(plan.backupId(), plan.database(), tasks.size(), done, running, rows, raw, stored,
-        estTotal == 0 ? 1 : estDone / estTotal, Duration.between(startedAt, Instant.now()));
+        estTotal == 0 ? 1 : estDone / estTotal, Duration.between(startedAt, Instant.now()), plan.notes());
   }
 }

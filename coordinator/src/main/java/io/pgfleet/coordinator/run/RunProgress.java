@@ -2,9 +2,13 @@ package io.pgfleet.coordinator.run;
 
 import java.time.Duration;
 
-/** A run's progress as the CLI and the API show it. */
+/**
+ * A run's progress as the CLI and the API show it.
+ *
+ * @param planNotes what the planner decided that a user should know (tables split into chunks, or not and why)
+ */
 public record RunProgress(String backupId, String database, int tasksTotal, int tasksDone, int tasksRunning,
-    long rows, long rawBytes, long storedBytes, double fraction, Duration elapsed) {
+    long rows, long rawBytes, long storedBytes, double fraction, Duration elapsed, java.util.List<String> planNotes) {
 
   /** Estimated time left from the rate so far; empty until there is a rate to go by. */
   public java.util.Optional<Duration> eta() {

@@ -36,6 +36,7 @@ public final class SchemaDumper {
   }
 
   public ArtifactEntry dump(SchemaTask task, PgConnectionInfo target, ProgressCounter progress) throws TaskFailure {
+    long started = System.nanoTime();
     String what = "dumping the schema of " + target.database();
     String key = RepositoryLayout.executionKey(task.header().objectKey(), RepositoryLayout.newExecutionId());
     Path pgDump;
@@ -83,7 +84,8 @@ public final class SchemaDumper {
       String sha = out.sha256();
       w.commit();
       return new ArtifactEntry(RepositoryLayout.relativeToBackup(key), SchemaTask.KIND, null, null, 0, out.bytes(), out.bytes(),
-          sha, null, null, "pg_dump-custom", "none", task.header().taskId());
+          sha, null, null, "pg_dump-custom", "none", task.header().taskId(), null,
+          TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     } catch (TaskFailure e) {
       throw e;
     } catch (Exception e) {

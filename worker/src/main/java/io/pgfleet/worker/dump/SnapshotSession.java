@@ -18,8 +18,8 @@ final class SnapshotSession {
       Catalog.applyCopySettings(c);
       // Autocommit on and an explicit transaction: SET TRANSACTION SNAPSHOT must be its first statement.
       try (Statement st = c.createStatement()) {
-        st.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-        st.execute("SET TRANSACTION SNAPSHOT " + PgIdent.literal(snapshot));
+        st.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;\nSET TRANSACTION SNAPSHOT "
+            + PgIdent.literal(snapshot));
       }
       return c;
     } catch (SQLException e) {

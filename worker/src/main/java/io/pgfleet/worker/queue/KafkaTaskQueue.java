@@ -45,6 +45,8 @@ public final class KafkaTaskQueue implements TaskQueue {
   private final KafkaProducer<String, String> deadLetters;
   private final Map<Integer, Deque<KafkaConsumerRecord<String, String>>> waiting = new HashMap<>();
   private final Set<Integer> running = new HashSet<>();
+  /** Partitions whose task still occupies a slot (running tasks whose work, not only their report, goes on). */
+  private final Set<Integer> working = new HashSet<>();
   private final Set<Integer> owned = new TreeSet<>();
   private KafkaConsumer<String, String> consumer;
   private TaskRunner runner;
@@ -121,6 +123,7 @@ public final class KafkaTaskQueue implements TaskQueue {
   }
 
   private void received(KafkaConsumerRecord<String, String> r) {
+    LOG.debug("worker {}: received {}-{}", workerId, r.partition(), r.offset());
     consumer.pause(new TopicPartition(r.topic(), r.partition()));
     waiting.computeIfAbsent(r.partition(), p -> new ArrayDeque<>()).add(r);
     startWaiting();
@@ -129,7 +132,7 @@ public final class KafkaTaskQueue implements TaskQueue {
   /** Starts waiting tasks on idle partitions while slots are free. */
   private void startWaiting() {
     for (Map.Entry<Integer, Deque<KafkaConsumerRecord<String, String>>> e : new ArrayList<>(waiting.entrySet())) {
-      if (running.size() >= slots) {
+      if (working.size() >= slots) {
         return;
       }
       int partition = e.getKey();
@@ -137,11 +140,19 @@ public final class KafkaTaskQueue implements TaskQueue {
         continue;
       }
       KafkaConsumerRecord<String, String> r = e.getValue().poll();
+      LOG.debug("worker {}: starting {}-{}", workerId, partition, r.offset());
       running.add(partition);
+      working.add(partition);
+      Runnable slotFree = () -> {
+        if (working.remove(partition)) {
+          startWaiting();
+          onChange.run();
+        }
+      };
       Future<Void> done;
       try {
         Task task = TaskCodec.decode(r.value());
-        done = runner.run(task, new Delivery(partition, r.offset()))
+        done = runner.run(task, new Delivery(partition, r.offset(), slotFree))
             .recover(err -> {
               LOG.error("worker {}: task at {}-{} ended abnormally: {}", workerId, partition, r.offset(),
                   err.toString());
@@ -165,9 +176,13 @@ public final class KafkaTaskQueue implements TaskQueue {
 
   private void ended(KafkaConsumerRecord<String, String> r) {
     int partition = r.partition();
+    LOG.debug("worker {}: ended {}-{}", workerId, partition, r.offset());
     running.remove(partition);
-    // Announce the free slot now rather than after the commit, which waits for the client's current poll: the
-    // coordinator may publish the next task meanwhile; it is fetched once the partition resumes.
+    working.remove(partition);
+    // A task already waiting here on another partition starts now: the commit waits for the client's current poll.
+    startWaiting();
+    // Announce the free slot now rather than after the commit: the coordinator may publish the next task
+    // meanwhile; it is fetched once the partition resumes.
     onChange.run();
     TopicPartition tp = new TopicPartition(r.topic(), partition);
     consumer.commit(Map.of(tp, new OffsetAndMetadata(r.offset() + 1, workerId)))
@@ -195,7 +210,7 @@ public final class KafkaTaskQueue implements TaskQueue {
 
   @Override
   public int busy() {
-    return running.size() + waiting.values().stream().mapToInt(Deque::size).sum();
+    return working.size() + waiting.values().stream().mapToInt(Deque::size).sum();
   }
 
   /** Refreshes the owned partitions from the client (the rebalance callbacks are incremental). */

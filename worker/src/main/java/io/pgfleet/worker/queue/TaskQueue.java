@@ -15,15 +15,20 @@ public interface TaskQueue {
     Future<Void> run(Task task, Delivery delivery);
   }
 
-  /** Where a task came from, for events and logs. */
-  record Delivery(int partition, long offset) {}
+  /**
+   * Where a task came from, for events and logs.
+   *
+   * @param slotFree to call once the task's work is done and only its report remains: the queue may start the next
+   *     task in that slot then, while the task itself is acknowledged only when its future completes
+   */
+  record Delivery(int partition, long offset, Runnable slotFree) {}
 
   Future<Void> start(TaskRunner runner);
 
   /** Partitions (or lanes) this worker currently owns, for its heartbeat. */
   List<Integer> owned();
 
-  /** Tasks received and not yet acknowledged: running or waiting for a slot. */
+  /** Tasks holding a slot or waiting for one (a task whose work is done and only its report remains holds none). */
   int busy();
 
   Future<Void> stop();

@@ -8,6 +8,7 @@ import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.pg.PgErrors;
 import io.pgfleet.common.pg.PgIdent;
 import io.pgfleet.common.pg.PgTools;
+import io.pgfleet.common.pg.TableRef;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.stream.Sha256Counter;
 import java.io.FilterInputStream;
@@ -28,10 +29,17 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import org.postgresql.PGConnection;
@@ -78,9 +86,9 @@ public final class Restorer {
       report(m, 0, 0, 0, 0, "pre-data");
       pgRestore(pgRestore, target, schema, options, "--section=pre-data", "--single-transaction");
       loadData(m, target, options);
-      report(m, m.data().size(), m.totalRows(), 0, 0, "sequences and large objects");
+      report(m, (int) m.tableCount(), m.totalRows(), 0, 0, "sequences and large objects");
       pgRestore(pgRestore, target, schema, options, "--section=data", "--single-transaction");
-      report(m, m.data().size(), m.totalRows(), 0, 0, "indexes and constraints");
+      report(m, (int) m.tableCount(), m.totalRows(), 0, 0, "indexes and constraints");
       pgRestore(pgRestore, target, schema, options, "--section=post-data", "--jobs=" + Math.max(1, options.jobs()));
     } catch (IOException e) {
       throw new RestoreException("restore of backup " + m.backupId() + " failed: " + e.getMessage());
@@ -204,93 +212,149 @@ public final class Restorer {
     return "dbname='" + db.replace("\\", "\\\\").replace("'", "\\'") + "'";
   }
 
+  /**
+   * Loads every artifact, largest first, {@code jobs} at a time. A table in one artifact loads in one transaction
+   * that first truncates it, so COPY can use FREEZE (rows written frozen: no hint-bit writes or anti-wraparound
+   * vacuum later). The chunks of a split table load in parallel, each in its own transaction; if one of them fails,
+   * the chunks of that table that did load are truncated away once the others stop, so a table is either whole or
+   * empty, never partly loaded.
+   */
   private void loadData(Manifest m, PgConnectionInfo target, Options options) throws RestoreException {
     List<ArtifactEntry> data = new ArrayList<>(m.data());
     data.sort((a, b) -> Long.compare(b.rawBytes(), a.rawBytes()));
+    Map<TableRef, List<ArtifactEntry>> byTable = new LinkedHashMap<>();
+    m.data().forEach(a -> byTable.computeIfAbsent(a.table(), t -> new ArrayList<>()).add(a));
+    Map<TableRef, AtomicInteger> chunksLoaded = new ConcurrentHashMap<>();
     AtomicLong rows = new AtomicLong();
     AtomicLong bytes = new AtomicLong();
     AtomicLong raw = new AtomicLong();
-    List<String> loaded = Collections.synchronizedList(new ArrayList<>());
+    Set<TableRef> complete = ConcurrentHashMap.newKeySet();
     ExecutorService pool = Executors.newFixedThreadPool(Math.max(1, options.jobs()), r -> {
       Thread t = new Thread(r, "pgfleet-restore");
       t.setDaemon(true);
       return t;
     });
+    List<String> failures = new ArrayList<>();
     try {
       List<Future<?>> futures = new ArrayList<>();
       for (ArtifactEntry a : data) {
+        boolean whole = byTable.get(a.table()).size() == 1;
         futures.add(pool.submit(() -> {
-          load(m, a, target);
-          loaded.add(a.table().qualified());
+          load(m, a, target, whole);
           rows.addAndGet(a.rows());
           bytes.addAndGet(a.bytes());
           raw.addAndGet(a.rawBytes());
-          report(m, loaded.size(), rows.get(), bytes.get(), raw.get(), "table data");
+          int loaded = chunksLoaded.computeIfAbsent(a.table(), t -> new AtomicInteger()).incrementAndGet();
+          if (loaded == byTable.get(a.table()).size()) {
+            complete.add(a.table());
+          }
+          report(m, complete.size(), rows.get(), bytes.get(), raw.get(), "table data");
           return null;
         }));
       }
-      List<String> failures = new ArrayList<>();
       for (Future<?> f : futures) {
         try {
           f.get();
         } catch (ExecutionException e) {
-          failures.add(e.getCause().getMessage());
+          failures.add(e.getCause() instanceof RestoreException ? e.getCause().getMessage() : e.getCause().toString());
           futures.forEach(x -> x.cancel(false));
-        } catch (java.util.concurrent.CancellationException e) {
+        } catch (CancellationException e) {
           // cancelled after an earlier failure
         }
       }
-      if (!failures.isEmpty()) {
-        throw new RestoreException("restore of backup " + m.backupId() + " into " + target.redacted()
-            + " stopped: " + String.join("; ", failures) + ". Loaded " + loaded.size() + " of " + data.size()
-            + " tables; indexes, constraints, sequence values and large objects were not restored. The database is"
-            + " incomplete: drop it and restore again once the artifact is repaired");
-      }
+      pool.shutdown();
+      // Loads already running go on to their end (each commits or rolls back on its own); wait for them before
+      // cleaning up, or a chunk committing late would refill a table just emptied.
+      pool.awaitTermination(7, TimeUnit.DAYS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new RestoreException("interrupted while loading table data");
     } finally {
       pool.shutdownNow();
     }
+    if (failures.isEmpty()) {
+      return;
+    }
+    List<String> emptied = new ArrayList<>();
+    for (Map.Entry<TableRef, AtomicInteger> e : chunksLoaded.entrySet()) {
+      if (!complete.contains(e.getKey()) && e.getValue().get() > 0) {
+        truncate(target, e.getKey());
+        emptied.add(e.getKey().qualified());
+      }
+    }
+    List<String> missing = byTable.keySet().stream().filter(t -> !complete.contains(t)).map(TableRef::qualified)
+        .sorted().toList();
+    throw new RestoreException("restore of backup " + m.backupId() + " into " + target.redacted() + " stopped: "
+        + String.join("; ", failures) + ". Restored " + complete.size() + " of " + byTable.size() + " tables ("
+        + String.format(java.util.Locale.ROOT, "%,d", rows.get()) + " rows); not restored, left empty: " + names(missing)
+        + (emptied.isEmpty() ? "" : " (loaded chunks of " + names(emptied) + " were truncated again)")
+        + ". Indexes, constraints, sequence values and large objects were not restored: drop the database and restore"
+        + " again once the cause is fixed");
   }
 
-  private void load(Manifest m, ArtifactEntry a, PgConnectionInfo target) throws Exception {
+  private static String names(List<String> tables) {
+    int show = 10;
+    return tables.size() <= show ? String.join(", ", tables)
+        : String.join(", ", tables.subList(0, show)) + " and " + (tables.size() - show) + " more";
+  }
+
+  private static void truncate(PgConnectionInfo target, TableRef table) throws RestoreException {
+    try (Connection c = connect(target); Statement st = c.createStatement()) {
+      st.execute("TRUNCATE ONLY " + table.qualified());
+    } catch (SQLException e) {
+      throw new RestoreException("restore stopped with table " + table.qualified() + " partly loaded, and emptying it"
+          + " failed: " + PgErrors.describe(e, target) + "; drop the database before using it");
+    }
+  }
+
+  /**
+   * Loads one artifact in one transaction committed only after its SHA-256 and row count match the manifest: a
+   * corrupted or truncated artifact leaves nothing behind.
+   *
+   * @param wholeTable the artifact holds the whole table: truncate first and COPY with FREEZE
+   */
+  private void load(Manifest m, ArtifactEntry a, PgConnectionInfo target, boolean wholeTable) throws Exception {
+    String what = a.table().qualified() + (a.chunk() == null ? "" : " " + a.chunk().describe());
     try (Connection c = connect(target)) {
       Catalog.applyCopySettings(c);
       try (Statement st = c.createStatement()) {
-        // Each table loads in one transaction that is committed only after its checksum and row count match:
-        // a corrupted or truncated artifact leaves the table empty, never half-loaded.
         st.execute("SET synchronous_commit = off");
       }
       c.setAutoCommit(false);
+      String copy = Catalog.copyIn(a.table(), a.columns());
+      if (wholeTable) {
+        try (Statement st = c.createStatement()) {
+          st.execute("TRUNCATE ONLY " + a.table().qualified());
+        }
+        copy += " (FREEZE)";
+      }
       MessageDigest sha = Sha256Counter.newSha256();
       long rows;
       try (InputStream raw = storage.open(m.objectKey(a.key()));
            InputStream digesting = new DigestingInput(raw, sha);
            ZstdInputStream z = new ZstdInputStream(digesting)) {
-        rows = c.unwrap(PGConnection.class).getCopyAPI()
-            .copyIn(Catalog.copyIn(a.table(), a.columns()), z, 1 << 16);
+        rows = c.unwrap(PGConnection.class).getCopyAPI().copyIn(copy, z, 1 << 16);
         digesting.transferTo(OutputStream.nullOutputStream());
       } catch (IOException | SQLException e) {
         c.rollback();
         String actual = HexFormat.of().formatHex(sha.digest());
         if (!actual.equals(a.sha256())) {
-          throw new RestoreException("artifact " + a.key() + " (table " + a.table().qualified()
-              + ") is corrupt: its SHA-256 does not match the manifest; the table was not loaded");
+          throw new RestoreException("artifact " + a.key() + " (" + what
+              + ") is corrupt: its SHA-256 does not match the manifest; it was not loaded");
         }
-        throw new RestoreException("loading " + a.table().qualified() + " from " + a.key() + " failed: "
+        throw new RestoreException("loading " + what + " from " + a.key() + " failed: "
             + (e instanceof SQLException s ? PgErrors.describe(s, target) : e.getMessage()));
       }
       String actual = HexFormat.of().formatHex(sha.digest());
       if (!actual.equals(a.sha256())) {
         c.rollback();
-        throw new RestoreException("artifact " + a.key() + " (table " + a.table().qualified()
-            + ") is corrupt: SHA-256 " + actual + ", manifest says " + a.sha256() + "; the table was not loaded");
+        throw new RestoreException("artifact " + a.key() + " (" + what + ") is corrupt: SHA-256 " + actual
+            + ", manifest says " + a.sha256() + "; it was not loaded");
       }
       if (rows != a.rows()) {
         c.rollback();
-        throw new RestoreException("artifact " + a.key() + " (table " + a.table().qualified() + ") loaded " + rows
-            + " rows, manifest says " + a.rows() + "; the table was not loaded");
+        throw new RestoreException("artifact " + a.key() + " (" + what + ") loaded " + rows
+            + " rows, manifest says " + a.rows() + "; it was not loaded");
       }
       c.commit();
     }
@@ -302,7 +366,7 @@ public final class Restorer {
 
   private void report(Manifest m, int done, long rows, long bytes, long raw, String phase) {
     if (progress != null) {
-      progress.accept(new Progress(m.data().size(), done, rows, bytes, raw, phase));
+      progress.accept(new Progress((int) m.tableCount(), done, rows, bytes, raw, phase));
     }
   }
 

@@ -1,0 +1,109 @@
+package io.pgfleet.worker.dump;
+
+import io.pgfleet.common.pg.PgConnectionInfo;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Sessions already inside a run's snapshot, kept for a few seconds between the tasks of that run. A database of
+ * many small tables is mostly per-task setup (connect, session settings, snapshot import: 5 to 20 ms each time
+ * here), which a warm session skips. A session goes back only after a task succeeded on it, so it is never reused
+ * in an aborted transaction. Idle sessions are closed after {@code keepMillis}: they hold the snapshot's xmin, and
+ * a finished run's snapshot must not outlive it by more than that. Thread-safe.
+ */
+public final class SessionPool implements AutoCloseable {
+  private record Key(String server, String snapshot) {}
+
+  private record Idle(Connection connection, long since) {}
+
+  private final Map<Key, Deque<Idle>> idle = new HashMap<>();
+  private final long keepMillis;
+  private boolean closed;
+
+  public SessionPool(long keepMillis) {
+    this.keepMillis = keepMillis;
+  }
+
+  private static Key key(PgConnectionInfo target, String snapshot) {
+    return new Key(target.redacted(), snapshot);
+  }
+
+  /** A session inside {@code snapshot}: a warm one if there is one, else a new one. */
+  public Connection borrow(PgConnectionInfo target, String snapshot) throws SQLException {
+    Key k = key(target, snapshot);
+    while (true) {
+      Idle i;
+      synchronized (this) {
+        Deque<Idle> q = idle.get(k);
+        i = q == null ? null : q.pollLast();
+      }
+      if (i == null) {
+        return SnapshotSession.open(target, snapshot, "pgfleet-worker");
+      }
+      if (!i.connection().isClosed()) {
+        return i.connection();
+      }
+    }
+  }
+
+  /** Takes back a session whose last task succeeded; it stays in its snapshot's transaction. */
+  public void giveBack(PgConnectionInfo target, String snapshot, Connection c) {
+    synchronized (this) {
+      if (!closed) {
+        idle.computeIfAbsent(key(target, snapshot), x -> new ArrayDeque<>())
+            .addLast(new Idle(c, System.currentTimeMillis()));
+        return;
+      }
+    }
+    end(c);
+  }
+
+  /** Closes sessions idle longer than the keep time; call it every second or so, off the event loop. */
+  public void evictIdle() {
+    long now = System.currentTimeMillis();
+    List<Connection> expired = new ArrayList<>();
+    synchronized (this) {
+      for (Iterator<Deque<Idle>> it = idle.values().iterator(); it.hasNext(); ) {
+        Deque<Idle> q = it.next();
+        while (!q.isEmpty() && now - q.peekFirst().since() >= keepMillis) {
+          expired.add(q.pollFirst().connection());
+        }
+        if (q.isEmpty()) {
+          it.remove();
+        }
+      }
+    }
+    expired.forEach(SessionPool::end);
+  }
+
+  public synchronized int idleCount() {
+    return idle.values().stream().mapToInt(Deque::size).sum();
+  }
+
+  private static void end(Connection c) {
+    SnapshotSession.end(c);
+    try {
+      c.close();
+    } catch (SQLException ignored) {
+      // closing anyway
+    }
+  }
+
+  @Override
+  public void close() {
+    List<Connection> all = new ArrayList<>();
+    synchronized (this) {
+      closed = true;
+      idle.values().forEach(q -> q.forEach(i -> all.add(i.connection())));
+      idle.clear();
+    }
+    all.forEach(SessionPool::end);
+  }
+}
