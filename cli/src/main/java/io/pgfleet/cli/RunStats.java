@@ -30,12 +30,12 @@ final class RunStats {
     s.put("peakHeapBytes", peakHeap());
     s.put("maxHeapBytes", Runtime.getRuntime().maxMemory());
     s.put("tasks", m.data().size() + 1);
-    ArtifactEntry longest = m.data().stream().max(Comparator.comparingLong(ArtifactEntry::elapsedMillis))
+    ArtifactEntry longest = m.data().stream().max(Comparator.comparingLong(ArtifactEntry::elapsed))
         .orElse(m.schema());
-    if (m.schema() != null && m.schema().elapsedMillis() > longest.elapsedMillis()) {
+    if (m.schema() != null && m.schema().elapsed() > longest.elapsed()) {
       longest = m.schema();
     }
-    s.put("largestTaskSeconds", longest.elapsedMillis() / 1000.0);
+    s.put("largestTaskSeconds", longest.elapsed() / 1000.0);
     s.put("largestTask", longest.table() == null ? "schema"
         : longest.table().qualified() + (longest.chunk() == null ? "" : " " + longest.chunk().describe()));
     try {

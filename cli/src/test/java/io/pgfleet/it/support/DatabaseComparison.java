@@ -94,8 +94,16 @@ public final class DatabaseComparison {
     }
 
     public static Report compare(TestPostgres pg, String dbA, String dbB) {
-        Snapshot a = snapshot(pg, dbA);
-        Snapshot b = snapshot(pg, dbB);
+        return compare(pg, dbA, dbB, Path.of("pg_dump"));
+    }
+
+    /**
+     * The same with a given {@code pg_dump}: the one on PATH refuses servers newer than itself, so a test against
+     * such a server names a newer one.
+     */
+    public static Report compare(TestPostgres pg, String dbA, String dbB, Path pgDump) {
+        Snapshot a = snapshot(pg, dbA, pgDump);
+        Snapshot b = snapshot(pg, dbB, pgDump);
         List<String> diffs = new ArrayList<>();
         compareRelations(dbA, dbB, a, b, diffs);
         compareSchemaDumps(dbA, dbB, a.schemaDump(), b.schemaDump(), diffs);
@@ -106,7 +114,7 @@ public final class DatabaseComparison {
 
     // ------------------------------------------------------------------ reading one database
 
-    private static Snapshot snapshot(TestPostgres pg, String db) {
+    private static Snapshot snapshot(TestPostgres pg, String db, Path pgDump) {
         try (Connection c = pg.connect(db)) {
             c.setAutoCommit(false);
             c.setTransactionIsolation(Connection.TRANSACTION_REPEATABLE_READ);
@@ -133,7 +141,7 @@ public final class DatabaseComparison {
             Map<String, SequenceState> sequences = readSequences(c);
             Map<Long, LargeObjectState> largeObjects = readLargeObjects(c);
             c.rollback();
-            return new Snapshot(relations, tables, sequences, largeObjects, schemaDump(pg, db));
+            return new Snapshot(relations, tables, sequences, largeObjects, schemaDump(pg, db, pgDump));
         } catch (SQLException e) {
             throw new IllegalStateException("cannot read database " + db + ": " + e.getMessage(), e);
         }
@@ -224,13 +232,13 @@ public final class DatabaseComparison {
     }
 
     /** {@code pg_dump --schema-only} (owners kept), normalised; see {@link #normaliseDump}. */
-    private static List<String> schemaDump(TestPostgres pg, String db) {
+    private static List<String> schemaDump(TestPostgres pg, String db, Path pgDump) {
         Path out = null;
         Path err = null;
         try {
             out = Files.createTempFile("pgfleet-compare-", ".sql");
             err = Files.createTempFile("pgfleet-compare-", ".err");
-            ProcessBuilder pb = new ProcessBuilder("pg_dump", "--schema-only", "--no-password")
+            ProcessBuilder pb = new ProcessBuilder(pgDump.toString(), "--schema-only", "--no-password")
                     .redirectOutput(out.toFile())
                     .redirectError(err.toFile());
             pb.environment().putAll(pg.libpqEnv());

@@ -22,8 +22,15 @@ import java.util.List;
  * @param encryption {@code none} until repository encryption exists
  * @param taskId the task that wrote it
  * @param chunk for a table split across tasks: which part of it this artifact holds; null for a whole table
- * @param elapsedMillis how long the task that wrote it ran, from its start on the worker to the object's commit
+ * @param elapsedMillis how long the task that wrote it ran, from its start on the worker to the object's commit;
+ *     null in manifests written before pgfleet recorded it
  */
 public record ArtifactEntry(String key, String kind, TableRef table, List<String> columns, long rows, long rawBytes,
     long bytes, String sha256, String contentDigest, String contentDigestAlgorithm, String compression,
-    String encryption, String taskId, Chunk chunk, long elapsedMillis) {}
+    String encryption, String taskId, Chunk chunk, Long elapsedMillis) {
+
+  /** {@link #elapsedMillis}, 0 where it was not recorded. */
+  public long elapsed() {
+    return elapsedMillis == null ? 0 : elapsedMillis;
+  }
+}

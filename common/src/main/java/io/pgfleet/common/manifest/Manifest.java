@@ -17,9 +17,11 @@ public record Manifest(int formatVersion, String backupId, String runId, String 
    * What the source server said inside the snapshot.
    *
    * @param walLsn the WAL position at the snapshot (replay position on a standby)
+   * @param systemIdentifier the cluster's {@code pg_control_system()} identifier (null where it was not
+   *     readable): with the database name it tells a restore that its target is the backup's own source
    */
   public record SourceInfo(String serverVersion, int serverVersionNum, String snapshot, String walLsn,
-      String encoding, String collate, String ctype, String user) {}
+      String encoding, String collate, String ctype, String user, String systemIdentifier) {}
 
   /** The repository key of one of this backup's objects (manifest keys are relative to the backup's folder). */
   public String objectKey(String relativeKey) {

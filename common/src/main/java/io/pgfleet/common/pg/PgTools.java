@@ -20,17 +20,30 @@ import java.util.stream.Stream;
  * closest newer one: configured directories first, then {@code /usr/lib/postgresql/<major>/bin}, then PATH.
  */
 public final class PgTools {
+  /** Colon-separated bin directories searched first. */
+  public static final String DIRS_ENV = "PGFLEET_PG_BIN_DIRS";
+  /** The same list as {@link #DIRS_ENV}, and wins over it: what a JVM can set for itself (in-process tests). */
+  public static final String DIRS_PROPERTY = "pgfleet.pg.bin.dirs";
+  /** {@code false}: search the configured directories only, not /usr/lib/postgresql nor PATH. */
+  public static final String DEFAULTS_PROPERTY = "pgfleet.pg.bin.defaults";
   private static final Pattern VERSION = Pattern.compile("\\(PostgreSQL\\) (\\d+)(?:\\.(\\d+))?");
   private final List<Path> configuredDirs;
+  private final boolean searchDefaults;
   private final Map<String, Map<Path, Integer>> cache = new LinkedHashMap<>();
 
   public PgTools(List<Path> configuredDirs) {
+    this(configuredDirs, true);
+  }
+
+  /** With {@code searchDefaults} false only {@code configuredDirs} are searched, so the choice is deterministic. */
+  public PgTools(List<Path> configuredDirs, boolean searchDefaults) {
     this.configuredDirs = List.copyOf(configuredDirs);
+    this.searchDefaults = searchDefaults;
   }
 
   public static PgTools fromEnvironment() {
     List<Path> dirs = new ArrayList<>();
-    String env = System.getenv("PGFLEET_PG_BIN_DIRS");
+    String env = System.getProperty(DIRS_PROPERTY, System.getenv(DIRS_ENV));
     if (env != null && !env.isBlank()) {
       for (String d : env.split(":")) {
         if (!d.isBlank()) {
@@ -38,7 +51,7 @@ public final class PgTools {
         }
       }
     }
-    return new PgTools(dirs);
+    return new PgTools(dirs, !"false".equalsIgnoreCase(System.getProperty(DEFAULTS_PROPERTY)));
   }
 
   /** The program for a server of this version, or a one-line error naming what was found and what to install. */
@@ -55,7 +68,16 @@ public final class PgTools {
         .map(e -> e.getValue() + " (" + e.getKey() + ")").reduce((a, b) -> a + ", " + b).orElse("");
     throw new ToolNotFoundException("no " + program + " for a PostgreSQL " + major + " server: found " + seen
         + "; install the PostgreSQL " + major + " client (e.g. postgresql-client-" + major
-        + ") or list its bin directory in PGFLEET_PG_BIN_DIRS");
+        + ") or list its bin directory in " + DIRS_ENV);
+  }
+
+  /** The major version of a program {@link #find} returned. */
+  public synchronized int major(String program, Path found) {
+    Integer v = candidates(program).get(found);
+    if (v == null) {
+      throw new IllegalArgumentException(found + " was not found by this PgTools as " + program);
+    }
+    return v;
   }
 
   private Map<Path, Integer> candidates(String program) {
@@ -65,7 +87,7 @@ public final class PgTools {
         paths.add(d.resolve(p));
       }
       Path debian = Path.of("/usr/lib/postgresql");
-      if (Files.isDirectory(debian)) {
+      if (searchDefaults && Files.isDirectory(debian)) {
         try (Stream<Path> s = Files.list(debian)) {
           s.sorted().forEach(v -> paths.add(v.resolve("bin").resolve(p)));
         } catch (IOException ignored) {
@@ -73,7 +95,7 @@ public final class PgTools {
         }
       }
       String path = System.getenv("PATH");
-      if (path != null) {
+      if (searchDefaults && path != null) {
         for (String d : path.split(":")) {
           if (!d.isBlank()) {
             paths.add(Path.of(d).resolve(p));

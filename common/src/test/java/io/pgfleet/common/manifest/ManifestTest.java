@@ -16,20 +16,20 @@ class ManifestTest {
   private static ArtifactEntry table(int n, TableRef t, long rows, long bytes) {
     return new ArtifactEntry(String.format("data/%05d.copy.zst", n), "table-data", t, List.of("id", "Name \"x\""),
         rows, rows * 10, bytes, "a".repeat(64), "0123456789abcdef0123456789abcdef", "rowsum128-sha256", "zstd",
-        "none", "task-" + n, null, 1500);
+        "none", "task-" + n, null, 1500L);
   }
 
   private static Manifest manifest(ArtifactEntry schema, List<ArtifactEntry> data) {
     return new Manifest(Manifest.FORMAT_VERSION, ID, "run-1", "prod eu", "../sales",
         new Manifest.SourceInfo("PostgreSQL 16.2", 160002, "00000003-0000001B-1", "0/16B3748", "UTF8",
-            "en_US.UTF-8", "en_US.UTF-8", "backup"),
+            "en_US.UTF-8", "en_US.UTF-8", "backup", "7312345678901234567"),
         Instant.parse("2024-01-02T03:04:05.123456Z"), Instant.parse("2024-01-02T03:09:00Z"), "0.1.0-SNAPSHOT",
         List.of("COPY ... TO STDOUT", "zstd level 3"), schema, data, "RESTORE.md", "b".repeat(64));
   }
 
   private static Manifest sample() {
     ArtifactEntry schema = new ArtifactEntry("schema.dump", "schema", null, null, 0, 0, 4096, "c".repeat(64), null,
-        null, "none", "none", "task-0", null, 250);
+        null, "none", "none", "task-0", null, 250L);
     return manifest(schema, List.of(
         table(1, new TableRef("public", "users"), 1000, 20_000),
         table(2, new TableRef("Ünï Schema", "we\"ird"), 5_000_000_000L, 3_000_000_000L),

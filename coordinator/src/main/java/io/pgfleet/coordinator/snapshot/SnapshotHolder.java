@@ -41,6 +41,14 @@ public final class SnapshotHolder implements AutoCloseable {
       try (Statement st = c.createStatement()) {
         st.execute("SET idle_in_transaction_session_timeout = 0");
         st.execute("SET statement_timeout = 0");
+        String systemId = null;
+        // Outside the transaction: a refusal here (a locked-down function) must not abort it.
+        try (ResultSet rs = st.executeQuery("SELECT system_identifier::text FROM pg_control_system()")) {
+          systemId = rs.next() ? rs.getString(1) : null;
+        } catch (SQLException e) {
+          LOG.info("system identifier of {} not readable ({}); restores cannot recognise the source database",
+              target.redacted(), PgErrors.oneLine(e.getMessage()));
+        }
         st.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
         String snapshot;
         try (ResultSet rs = st.executeQuery("SELECT pg_export_snapshot()")) {
@@ -55,7 +63,7 @@ public final class SnapshotHolder implements AutoCloseable {
             """)) {
           rs.next();
           SourceInfo info = new SourceInfo(rs.getString(1), rs.getInt(2), snapshot, rs.getString(3),
-              rs.getString(4), rs.getString(5), rs.getString(6), rs.getString(7));
+              rs.getString(4), rs.getString(5), rs.getString(6), rs.getString(7), systemId);
           if (info.serverVersionNum() < 120000) {
             throw new SnapshotException("PostgreSQL " + info.serverVersion() + " at " + target.endpoint()
                 + " is too old: pgfleet supports PostgreSQL 12 and newer");

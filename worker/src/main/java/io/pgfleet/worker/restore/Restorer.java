@@ -55,7 +55,24 @@ import org.slf4j.LoggerFactory;
 public final class Restorer {
   private static final Logger LOG = LoggerFactory.getLogger(Restorer.class);
 
-  public record Options(int jobs, boolean noOwner) {}
+  /** What a restore brings back: everything, the definitions only, or the rows only (into existing tables). */
+  public enum Mode { ALL, SCHEMA_ONLY, DATA_ONLY }
+
+  /**
+   * @param selection which schemas and tables ({@link RestoreSelection#ALL}: the whole backup)
+   * @param clean drop the restored objects first if they exist (pg_restore --clean)
+   * @param ifExists with clean: DROP ... IF EXISTS
+   * @param intoSource allow the target to be the very database the backup was taken from
+   */
+  public record Options(int jobs, boolean noOwner, RestoreSelection selection, Mode mode, boolean clean,
+      boolean ifExists, boolean intoSource) {
+    public Options(int jobs, boolean noOwner) {
+      this(jobs, noOwner, RestoreSelection.ALL, Mode.ALL, false, false, false);
+    }
+  }
+
+  /** What a finished restore did, and what the selection left out that the user should know. */
+  public record Result(int tables, long rows, List<String> notes) {}
 
   public record Progress(int tablesTotal, int tablesDone, long rows, long bytes, long rawBytes, String phase) {}
 
@@ -69,27 +86,69 @@ public final class Restorer {
     this.progress = progress;
   }
 
-  public void restore(Manifest m, PgConnectionInfo target, Options options) throws RestoreException {
+  public Result restore(Manifest m, PgConnectionInfo target, Options options) throws RestoreException {
     Path pgRestore;
     try {
       pgRestore = tools.find("pg_restore", m.source().serverVersionNum());
     } catch (PgTools.ToolNotFoundException e) {
       throw new RestoreException(e.getMessage());
     }
-    prepareTarget(m, target);
+    RestoreSelection selection = options.selection();
+    List<TableRef> tables = m.data().stream().map(ArtifactEntry::table).distinct()
+        .filter(selection::selects).toList();
     Path work = null;
     try {
       work = Files.createTempDirectory("pgfleet-restore-");
       // pg_restore -j needs a seekable archive file; the schema archive is small (no table data in it).
       Path schema = work.resolve("schema.dump");
       fetchVerified(m, m.schema(), schema);
-      report(m, 0, 0, 0, 0, "pre-data");
-      pgRestore(pgRestore, target, schema, options, "--section=pre-data", "--single-transaction");
-      loadData(m, target, options);
-      report(m, (int) m.tableCount(), m.totalRows(), 0, 0, "sequences and large objects");
-      pgRestore(pgRestore, target, schema, options, "--section=data", "--single-transaction");
-      report(m, (int) m.tableCount(), m.totalRows(), 0, 0, "indexes and constraints");
-      pgRestore(pgRestore, target, schema, options, "--section=post-data", "--jobs=" + Math.max(1, options.jobs()));
+      List<String> listArgs = new ArrayList<>();
+      List<String> notes = new ArrayList<>();
+      if (!selection.isAll()) {
+        Set<String> present = existingRelations(target);
+        RestoreSelection.Choice choice = selection.choose(ArchiveToc.read(pgRestore, schema),
+            (s, n) -> present.contains(s + "\0" + n));
+        if (choice.entries().isEmpty() && tables.isEmpty()) {
+          throw new RestoreException("nothing in backup " + m.backupId() + " matches the selection (" + describe(
+              selection) + "): check the names with 'pgfleet show'");
+        }
+        Path list = work.resolve("selection.list");
+        Files.write(list, choice.entries().stream().map(ArchiveToc.Entry::listLine).toList(), StandardCharsets.UTF_8);
+        listArgs.add("--use-list=" + list);
+        if (options.mode() != Mode.DATA_ONLY) {
+          notes.addAll(choice.notes());
+        }
+      }
+      prepareTarget(m, target, options, tables);
+      List<ArtifactEntry> data = m.data().stream().filter(a -> selection.selects(a.table())).toList();
+      int tableCount = tables.size();
+      long rows = data.stream().mapToLong(ArtifactEntry::rows).sum();
+      if (options.mode() != Mode.DATA_ONLY) {
+        report(tableCount, 0, 0, 0, 0, "pre-data");
+        List<String> args = new ArrayList<>(listArgs);
+        args.addAll(List.of("--section=pre-data", "--single-transaction"));
+        if (options.clean()) {
+          args.add("--clean");
+          if (options.ifExists()) {
+            args.add("--if-exists");
+          }
+        }
+        pgRestore(pgRestore, target, schema, options, args.toArray(String[]::new));
+      }
+      if (options.mode() != Mode.SCHEMA_ONLY) {
+        loadData(m, data, target, options, options.mode() != Mode.DATA_ONLY);
+        report(tableCount, tableCount, rows, 0, 0, "sequences and large objects");
+        List<String> args = new ArrayList<>(listArgs);
+        args.addAll(List.of("--section=data", "--single-transaction"));
+        pgRestore(pgRestore, target, schema, options, args.toArray(String[]::new));
+      }
+      if (options.mode() != Mode.DATA_ONLY) {
+        report(tableCount, tableCount, rows, 0, 0, "indexes and constraints");
+        List<String> args = new ArrayList<>(listArgs);
+        args.addAll(List.of("--section=post-data", "--jobs=" + Math.max(1, options.jobs())));
+        pgRestore(pgRestore, target, schema, options, args.toArray(String[]::new));
+      }
+      return new Result(tableCount, options.mode() == Mode.SCHEMA_ONLY ? 0 : rows, List.copyOf(notes));
     } catch (IOException e) {
       throw new RestoreException("restore of backup " + m.backupId() + " failed: " + e.getMessage());
     } finally {
@@ -99,8 +158,41 @@ public final class Restorer {
     }
   }
 
-  /** Creates the target database, or checks that an existing one is empty; refuses to restore over data. */
-  private void prepareTarget(Manifest m, PgConnectionInfo target) throws RestoreException {
+  /** The relations the target database has, as "schema\0name"; none if it does not exist yet. */
+  private static Set<String> existingRelations(PgConnectionInfo target) throws RestoreException {
+    Set<String> out = new java.util.HashSet<>();
+    try (Connection c = connect(target); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("""
+             SELECT n.nspname, c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+              WHERE c.relkind IN ('r','p','v','m','f','S') AND n.nspname NOT IN ('pg_catalog','information_schema')
+             """)) {
+      while (rs.next()) {
+        out.add(rs.getString(1) + "\0" + rs.getString(2));
+      }
+    } catch (SQLException e) {
+      if (!"3D000".equals(e.getSQLState())) {
+        throw new RestoreException("cannot inspect target database: " + PgErrors.describe(e, target));
+      }
+    }
+    return out;
+  }
+
+  private static String describe(RestoreSelection s) {
+    List<String> parts = new ArrayList<>();
+    s.schemas().forEach(x -> parts.add("--schema " + x));
+    s.tables().forEach(x -> parts.add("--table " + x));
+    s.excludeTables().forEach(x -> parts.add("--exclude-table " + x));
+    return String.join(" ", parts);
+  }
+
+  /**
+   * Creates the target database if it does not exist, and otherwise checks that the restore cannot overwrite what
+   * it should not: the source database itself needs {@code intoSource}; a whole restore needs an empty database
+   * (or {@code clean}); a selective one needs its tables absent (or {@code clean}); a data-only one needs them
+   * present and empty, so rows are never appended to rows.
+   */
+  private void prepareTarget(Manifest m, PgConnectionInfo target, Options o, List<TableRef> tables)
+      throws RestoreException {
     String db = target.database();
     PgConnectionInfo admin = target.withDatabase("postgres");
     try (Connection c = connect(admin)) {
@@ -112,14 +204,51 @@ public final class Restorer {
         }
       }
       if (!exists) {
+        if (o.mode() == Mode.DATA_ONLY) {
+          throw new RestoreException("--data-only loads rows into existing tables, but database '" + db + "' does"
+              + " not exist on " + target.endpoint() + ": restore without --data-only, or create the tables first");
+        }
         createDatabase(c, m, db);
         return;
       }
     } catch (SQLException e) {
       throw new RestoreException("cannot prepare target database: " + PgErrors.describe(e, admin));
     }
-    try (Connection c = connect(target); Statement st = c.createStatement();
-         ResultSet rs = st.executeQuery("""
+    try (Connection c = connect(target)) {
+      refuseSource(m, target, o, c);
+      if (o.selection().isAll() && o.mode() != Mode.DATA_ONLY && !o.clean()) {
+        refuseNonEmpty(target, c);
+      } else if (o.mode() == Mode.DATA_ONLY) {
+        requireEmptyTables(target, c, tables);
+      } else if (!o.clean()) {
+        refuseExistingTables(target, c, tables);
+      }
+    } catch (SQLException e) {
+      throw new RestoreException("cannot inspect target database: " + PgErrors.describe(e, target));
+    }
+  }
+
+  private static void refuseSource(Manifest m, PgConnectionInfo target, Options o, Connection c)
+      throws SQLException, RestoreException {
+    String sourceId = m.source().systemIdentifier();
+    if (o.intoSource() || sourceId == null || !target.database().equals(m.database())) {
+      return;
+    }
+    String targetId;
+    try (Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT system_identifier::text FROM pg_control_system()")) {
+      targetId = rs.next() ? rs.getString(1) : null;
+    } catch (SQLException e) {
+      return; // not readable here: nothing to compare
+    }
+    if (sourceId.equals(targetId)) {
+      throw new RestoreException("target " + target.redacted() + " is the database backup " + m.backupId()
+          + " was taken from: add --into-source to restore into it on purpose, or restore into another database");
+    }
+  }
+
+  private static void refuseNonEmpty(PgConnectionInfo target, Connection c) throws SQLException, RestoreException {
+    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("""
              SELECT (SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                       WHERE c.relkind IN ('r','p','v','m','S','f')
                         AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_'),
@@ -132,12 +261,64 @@ public final class Restorer {
       long schemas = rs.getLong(2);
       long los = rs.getLong(3);
       if (rels + schemas + los > 0) {
-        throw new RestoreException("target database '" + db + "' on " + target.endpoint() + " is not empty ("
-            + rels + " relations, " + schemas + " schemas, " + los + " large objects): restore into a new or empty"
-            + " database (pgfleet creates it if it does not exist), or drop this one first");
+        throw new RestoreException("target database '" + target.database() + "' on " + target.endpoint()
+            + " is not empty (" + rels + " relations, " + schemas + " schemas, " + los + " large objects): restore"
+            + " into a new or empty database (pgfleet creates it if it does not exist), select what to restore"
+            + " (--table, --schema), or add --clean to replace what the backup holds");
       }
-    } catch (SQLException e) {
-      throw new RestoreException("cannot inspect target database: " + PgErrors.describe(e, target));
+    }
+  }
+
+  private static void refuseExistingTables(PgConnectionInfo target, Connection c, List<TableRef> tables)
+      throws SQLException, RestoreException {
+    List<String> present = new ArrayList<>();
+    for (TableRef t : tables) {
+      if (exists(c, t)) {
+        present.add(t.qualified());
+      }
+    }
+    if (!present.isEmpty()) {
+      throw new RestoreException("target " + target.redacted() + " already has " + names(present) + ": add --clean"
+          + " to drop and restore " + (present.size() == 1 ? "it" : "them") + ", --data-only to load rows into"
+          + " empty existing tables, or restore into another database");
+    }
+  }
+
+  private static void requireEmptyTables(PgConnectionInfo target, Connection c, List<TableRef> tables)
+      throws SQLException, RestoreException {
+    List<String> missing = new ArrayList<>();
+    List<String> filled = new ArrayList<>();
+    for (TableRef t : tables) {
+      if (!exists(c, t)) {
+        missing.add(t.qualified());
+      } else {
+        try (Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT EXISTS (SELECT FROM ONLY " + t.qualified() + ")")) {
+          rs.next();
+          if (rs.getBoolean(1)) {
+            filled.add(t.qualified());
+          }
+        }
+      }
+    }
+    if (!missing.isEmpty()) {
+      throw new RestoreException("--data-only needs the tables to exist, and " + target.redacted() + " lacks "
+          + names(missing) + ": restore their definitions first (without --data-only)");
+    }
+    if (!filled.isEmpty()) {
+      throw new RestoreException("--data-only loads into empty tables only, and " + names(filled) + " in "
+          + target.redacted() + " already " + (filled.size() == 1 ? "has" : "have") + " rows: truncate "
+          + (filled.size() == 1 ? "it" : "them") + " first, or restore with --clean to replace definition and rows");
+    }
+  }
+
+  private static boolean exists(Connection c, TableRef t) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?) IS NOT NULL")) {
+      ps.setString(1, t.qualified());
+      try (ResultSet rs = ps.executeQuery()) {
+        rs.next();
+        return rs.getBoolean(1);
+      }
     }
   }
 
@@ -173,6 +354,10 @@ public final class Restorer {
 
   private void pgRestore(Path pgRestore, PgConnectionInfo target, Path archive, Options options, String... args)
       throws RestoreException, IOException {
+    if (transactionTimeoutUnknown(pgRestore, target)) {
+      pgRestoreThroughPsql(pgRestore, target, archive, options, args);
+      return;
+    }
     List<String> cmd = new ArrayList<>(List.of(pgRestore.toString(), "--exit-on-error", "--no-password",
         "--dbname=" + conninfoDbname(target.database())));
     if (options.noOwner()) {
@@ -207,6 +392,100 @@ public final class Restorer {
     return sb.length() > 0 ? sb.toString() : out;
   }
 
+  /**
+   * pg_restore 17 and newer start every session with {@code SET transaction_timeout = 0}, which servers before 17
+   * refuse ("unrecognized configuration parameter"), so restoring directly into them fails whatever made the
+   * archive. This happens when the worker has only a newer client, e.g. pg_dump 18 for a 13 server: its archive
+   * needs pg_restore 18, and that one cannot restore directly into 13.
+   */
+  private boolean transactionTimeoutUnknown(Path pgRestore, PgConnectionInfo target) throws RestoreException {
+    if (tools.major("pg_restore", pgRestore) < 17) {
+      return false;
+    }
+    try (Connection c = connect(target); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT current_setting('server_version_num')::int")) {
+      rs.next();
+      return rs.getInt(1) < 170000;
+    } catch (SQLException e) {
+      throw new RestoreException("cannot read the server version of the target: " + PgErrors.describe(e, target));
+    }
+  }
+
+  /**
+   * The section as a script without that one line, run by psql: same statements, same single transaction (the
+   * script holds its BEGIN/COMMIT), but serial, as psql cannot run post-data in parallel.
+   */
+  private void pgRestoreThroughPsql(Path pgRestore, PgConnectionInfo target, Path archive, Options options,
+      String... args) throws RestoreException, IOException {
+    int major = tools.major("pg_restore", pgRestore);
+    Path psql;
+    try {
+      // The script opens with \restrict (pg_restore 17.6 and newer), which only as new a psql knows.
+      psql = tools.find("psql", major * 10000);
+    } catch (PgTools.ToolNotFoundException e) {
+      throw new RestoreException("restoring into a server older than PostgreSQL 17 with pg_restore " + major
+          + " goes through psql " + major + " or newer: " + e.getMessage());
+    }
+    Path script = archive.resolveSibling("section.sql");
+    Path filtered = archive.resolveSibling("section.filtered.sql");
+    List<String> toScript = new ArrayList<>(List.of(pgRestore.toString(), "--exit-on-error", "--file=" + script));
+    if (options.noOwner()) {
+      toScript.add("--no-owner");
+    }
+    for (String a : args) {
+      if (!a.startsWith("--jobs=")) {
+        toScript.add(a);
+      }
+    }
+    toScript.add(archive.toString());
+    String what = "pg_restore " + String.join(" ", args) + " into " + target.redacted() + " (through psql)";
+    runTool(toScript, target, what);
+    dropFirstLine(script, filtered, "SET transaction_timeout = 0;\n".getBytes(StandardCharsets.US_ASCII));
+    runTool(List.of(psql.toString(), "-X", "-q", "--no-password", "-v", "ON_ERROR_STOP=1",
+        "--dbname=" + conninfoDbname(target.database()), "--file=" + filtered), target, what);
+    Files.delete(script);
+    Files.delete(filtered);
+  }
+
+  /** Byte for byte, whatever the archive's encoding; only the first occurrence: the header's. */
+  private static void dropFirstLine(Path from, Path to, byte[] line) throws IOException {
+    try (InputStream in = new java.io.BufferedInputStream(Files.newInputStream(from));
+         OutputStream out = new java.io.BufferedOutputStream(Files.newOutputStream(to))) {
+      java.io.ByteArrayOutputStream current = new java.io.ByteArrayOutputStream();
+      boolean dropped = false;
+      for (int b; (b = in.read()) >= 0; ) {
+        current.write(b);
+        if (b == '\n') {
+          if (!dropped && current.size() == line.length && java.util.Arrays.equals(current.toByteArray(), line)) {
+            dropped = true;
+          } else {
+            current.writeTo(out);
+          }
+          current.reset();
+        }
+      }
+      current.writeTo(out);
+    }
+  }
+
+  private static void runTool(List<String> cmd, PgConnectionInfo target, String what)
+      throws RestoreException, IOException {
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectOutput(ProcessBuilder.Redirect.DISCARD);
+    pb.environment().putAll(target.libpqEnvironment());
+    Process p = pb.start();
+    String err = new String(p.getErrorStream().readAllBytes(), StandardCharsets.UTF_8);
+    try {
+      int rc = p.waitFor();
+      if (rc != 0) {
+        throw new RestoreException(what + " failed (exit " + rc + "): " + PgErrors.oneLine(errorLines(err)));
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      p.destroyForcibly();
+      throw new RestoreException("interrupted during " + what);
+    }
+  }
+
   /** A conninfo string naming only the database: a bare -d value containing '=' would be parsed as conninfo. */
   static String conninfoDbname(String db) {
     return "dbname='" + db.replace("\\", "\\\\").replace("'", "\\'") + "'";
@@ -219,11 +498,12 @@ public final class Restorer {
    * the chunks of that table that did load are truncated away once the others stop, so a table is either whole or
    * empty, never partly loaded.
    */
-  private void loadData(Manifest m, PgConnectionInfo target, Options options) throws RestoreException {
-    List<ArtifactEntry> data = new ArrayList<>(m.data());
+  private void loadData(Manifest m, List<ArtifactEntry> artifacts, PgConnectionInfo target, Options options,
+      boolean createdHere) throws RestoreException {
+    List<ArtifactEntry> data = new ArrayList<>(artifacts);
     data.sort((a, b) -> Long.compare(b.rawBytes(), a.rawBytes()));
     Map<TableRef, List<ArtifactEntry>> byTable = new LinkedHashMap<>();
-    m.data().forEach(a -> byTable.computeIfAbsent(a.table(), t -> new ArrayList<>()).add(a));
+    artifacts.forEach(a -> byTable.computeIfAbsent(a.table(), t -> new ArrayList<>()).add(a));
     Map<TableRef, AtomicInteger> chunksLoaded = new ConcurrentHashMap<>();
     AtomicLong rows = new AtomicLong();
     AtomicLong bytes = new AtomicLong();
@@ -238,7 +518,7 @@ public final class Restorer {
     try {
       List<Future<?>> futures = new ArrayList<>();
       for (ArtifactEntry a : data) {
-        boolean whole = byTable.get(a.table()).size() == 1;
+        boolean whole = createdHere && byTable.get(a.table()).size() == 1;
         futures.add(pool.submit(() -> {
           load(m, a, target, whole);
           rows.addAndGet(a.rows());
@@ -248,7 +528,7 @@ public final class Restorer {
           if (loaded == byTable.get(a.table()).size()) {
             complete.add(a.table());
           }
-          report(m, complete.size(), rows.get(), bytes.get(), raw.get(), "table data");
+          report(byTable.size(), complete.size(), rows.get(), bytes.get(), raw.get(), "table data");
           return null;
         }));
       }
@@ -286,7 +566,8 @@ public final class Restorer {
         .sorted().toList();
     throw new RestoreException("restore of backup " + m.backupId() + " into " + target.redacted() + " stopped: "
         + String.join("; ", failures) + ". Restored " + complete.size() + " of " + byTable.size() + " tables ("
-        + String.format(java.util.Locale.ROOT, "%,d", rows.get()) + " rows); not restored, left empty: " + names(missing)
+        + String.format(java.util.Locale.ROOT, "%,d", data.stream().filter(a -> complete.contains(a.table()))
+            .mapToLong(ArtifactEntry::rows).sum()) + " rows); not restored, left empty: " + names(missing)
         + (emptied.isEmpty() ? "" : " (loaded chunks of " + names(emptied) + " were truncated again)")
         + ". Indexes, constraints, sequence values and large objects were not restored: drop the database and restore"
         + " again once the cause is fixed");
@@ -364,9 +645,9 @@ public final class Restorer {
     return DriverManager.getConnection(target.jdbcUrl(), target.jdbcProperties("pgfleet-restore"));
   }
 
-  private void report(Manifest m, int done, long rows, long bytes, long raw, String phase) {
+  private void report(int tables, int done, long rows, long bytes, long raw, String phase) {
     if (progress != null) {
-      progress.accept(new Progress((int) m.tableCount(), done, rows, bytes, raw, phase));
+      progress.accept(new Progress(tables, done, rows, bytes, raw, phase));
     }
   }
 

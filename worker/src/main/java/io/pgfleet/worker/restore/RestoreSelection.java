@@ -1,0 +1,230 @@
+package io.pgfleet.worker.restore;
+
+import io.pgfleet.common.pg.TableRef;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * What a selective restore takes from a backup, as pg_restore's {@code -n}, {@code -t} and pg_dump's {@code -T}
+ * would choose it, but complete: a selected table brings its indexes, constraints, triggers, rules, policies,
+ * defaults, owned sequences (and their values), comments and grants, which {@code pg_restore -t} leaves behind.
+ *
+ * <p>Patterns follow psql: {@code name} or {@code schema.name}, {@code *} and {@code ?} as wildcards, unquoted
+ * letters folded to lower case, double quotes keeping case, dots and wildcard characters literally.
+ *
+ * @param schemas restore only these schemas (every object in them), or with {@code tables} only their tables
+ * @param tables restore only these tables (also views, materialized views, sequences and foreign tables)
+ * @param excludeTables leave these out, with everything that depends on them
+ */
+public record RestoreSelection(List<String> schemas, List<String> tables, List<String> excludeTables) {
+  public static final RestoreSelection ALL = new RestoreSelection(List.of(), List.of(), List.of());
+
+  private static final Set<String> RELATIONS = Set.of("TABLE", "VIEW", "MATERIALIZED VIEW", "FOREIGN TABLE",
+      "SEQUENCE");
+  /** Entry types that belong to the object they depend on and go wherever it goes. */
+  private static final Set<String> DEPENDENTS = Set.of("INDEX", "CONSTRAINT", "FK CONSTRAINT", "CHECK CONSTRAINT",
+      "TRIGGER", "RULE", "POLICY", "ROW SECURITY", "DEFAULT", "COMMENT", "ACL", "SECURITY LABEL",
+      "SEQUENCE OWNED BY", "INDEX ATTACH", "STATISTICS", "TABLE ATTACH", "MATERIALIZED VIEW DATA");
+  /** Dependents that tie two relations together: taken only when every relation they name is taken. */
+  private static final Set<String> LINKS = Set.of("FK CONSTRAINT", "INDEX ATTACH", "TABLE ATTACH");
+
+  public RestoreSelection {
+    schemas = List.copyOf(schemas);
+    tables = List.copyOf(tables);
+    excludeTables = List.copyOf(excludeTables);
+  }
+
+  public boolean isAll() {
+    return schemas.isEmpty() && tables.isEmpty() && excludeTables.isEmpty();
+  }
+
+  /** Whether a table's data is restored under this selection (its definition follows the same rule). */
+  public boolean selects(TableRef t) {
+    return selectsRelation(t.schema(), t.name());
+  }
+
+  private boolean selectsRelation(String schema, String name) {
+    if (excludeTables.stream().anyMatch(p -> matches(p, schema, name))) {
+      return false;
+    }
+    if (!tables.isEmpty()) {
+      return tables.stream().anyMatch(p -> matches(p, schema, name))
+          && (schemas.isEmpty() || schemas.stream().anyMatch(p -> matchesName(p, schema)));
+    }
+    return schemas.isEmpty() || schemas.stream().anyMatch(p -> matchesName(p, schema));
+  }
+
+  /** The outcome for an archive: the entries to restore, in restore order, and what was left out and why. */
+  public record Choice(List<ArchiveToc.Entry> entries, List<String> notes) {
+    public Set<Integer> ids() {
+      Set<Integer> ids = new HashSet<>();
+      entries.forEach(e -> ids.add(e.dumpId()));
+      return ids;
+    }
+  }
+
+  public Choice choose(ArchiveToc toc) {
+    return choose(toc, (schema, name) -> false);
+  }
+
+  /**
+   * @param inTarget whether the target database already has a relation: a foreign key from a selected table to a
+   *     table that is not selected is restored when that table is there (the usual single-table repair)
+   */
+  public Choice choose(ArchiveToc toc, java.util.function.BiPredicate<String, String> inTarget) {
+    List<ArchiveToc.Entry> all = toc.entries();
+    Set<String> notes = new LinkedHashSet<>();
+    if (isAll()) {
+      return new Choice(all, List.of());
+    }
+    Set<Integer> chosen = new LinkedHashSet<>();
+    Set<Integer> excluded = new HashSet<>();
+    for (ArchiveToc.Entry e : all) {
+      if (RELATIONS.contains(e.type()) && e.schema() != null
+          && excludeTables.stream().anyMatch(p -> matches(p, e.schema(), e.name()))) {
+        excluded.add(e.dumpId());
+        continue;
+      }
+      boolean seed;
+      if (RELATIONS.contains(e.type())) {
+        seed = e.schema() != null && selectsRelation(e.schema(), e.name());
+      } else if (!tables.isEmpty()) {
+        seed = false;
+      } else if (!schemas.isEmpty()) {
+        seed = "SCHEMA".equals(e.type()) ? schemas.stream().anyMatch(p -> matchesName(p, e.name()))
+            : e.schema() != null && !DEPENDENTS.contains(e.type()) && !"data".equals(e.section())
+                && schemas.stream().anyMatch(p -> matchesName(p, e.schema()));
+      } else {
+        // Only exclusions: everything else, dependents included, large objects too.
+        seed = !DEPENDENTS.contains(e.type()) && !"SEQUENCE SET".equals(e.type());
+      }
+      if (seed) {
+        chosen.add(e.dumpId());
+      }
+    }
+    boolean grew = true;
+    while (grew) {
+      grew = false;
+      for (ArchiveToc.Entry e : all) {
+        if (chosen.contains(e.dumpId()) || excluded.contains(e.dumpId())) {
+          continue;
+        }
+        if ("SEQUENCE SET".equals(e.type())) {
+          if (all.stream().anyMatch(s -> "SEQUENCE".equals(s.type()) && chosen.contains(s.dumpId())
+              && s.name().equals(e.name()) && java.util.Objects.equals(s.schema(), e.schema()))) {
+            grew |= chosen.add(e.dumpId());
+          }
+          continue;
+        }
+        if (!DEPENDENTS.contains(e.type()) || e.deps().stream().noneMatch(chosen::contains)) {
+          continue;
+        }
+        if (e.deps().stream().anyMatch(excluded::contains)) {
+          excluded.add(e.dumpId());
+          continue;
+        }
+        if (LINKS.contains(e.type())) {
+          List<Integer> missing = e.deps().stream().filter(d -> {
+            ArchiveToc.Entry x = toc.get(d);
+            return x != null && (RELATIONS.contains(x.type()) || "INDEX".equals(x.type())) && !chosen.contains(d)
+                && !(RELATIONS.contains(x.type()) && x.schema() != null && inTarget.test(x.schema(), x.name()));
+          }).toList();
+          if (!missing.isEmpty()) {
+            ArchiveToc.Entry other = toc.get(missing.get(0));
+            notes.add(e.type().toLowerCase(Locale.ROOT) + " " + e.name() + " not restored: it also needs "
+                + other.type().toLowerCase(Locale.ROOT) + " " + other.schema() + "." + other.name()
+                + ", which is neither selected nor in the target database");
+            continue;
+          }
+        }
+        if ("SEQUENCE OWNED BY".equals(e.type())) {
+          // The sequence a selected table owns (serial, identity) comes with it.
+          for (int d : e.deps()) {
+            ArchiveToc.Entry x = toc.get(d);
+            if (x != null && "SEQUENCE".equals(x.type())) {
+              chosen.add(d);
+            }
+          }
+        }
+        grew |= chosen.add(e.dumpId());
+      }
+    }
+    List<ArchiveToc.Entry> out = all.stream().filter(e -> chosen.contains(e.dumpId())).toList();
+    return new Choice(out, List.copyOf(notes));
+  }
+
+  /** True if the psql-style pattern matches the relation (a pattern without a dot matches any schema). */
+  static boolean matches(String pattern, String schema, String name) {
+    List<String> parts = split(pattern);
+    if (parts.size() == 1) {
+      return regex(parts.get(0)).matcher(name).matches();
+    }
+    return regex(parts.get(0)).matcher(schema).matches() && regex(parts.get(1)).matcher(name).matches();
+  }
+
+  static boolean matchesName(String pattern, String name) {
+    return regex(pattern).matcher(name).matches();
+  }
+
+  /** Throws IllegalArgumentException with a one-line message if the pattern cannot be read. */
+  public static void check(String pattern) {
+    for (String part : split(pattern)) {
+      regex(part);
+    }
+  }
+
+  /** Splits at the last dot outside double quotes; more than one such dot is an error. */
+  static List<String> split(String pattern) {
+    List<Integer> dots = new ArrayList<>();
+    boolean quoted = false;
+    for (int i = 0; i < pattern.length(); i++) {
+      char c = pattern.charAt(i);
+      if (c == '"') {
+        quoted = !quoted;
+      } else if (c == '.' && !quoted) {
+        dots.add(i);
+      }
+    }
+    if (dots.size() > 1) {
+      throw new IllegalArgumentException("pattern '" + pattern + "' has more than one dot: give name or schema.name"
+          + " (double-quote names that contain dots)");
+    }
+    if (dots.isEmpty()) {
+      return List.of(pattern);
+    }
+    int d = dots.get(0);
+    return List.of(pattern.substring(0, d), pattern.substring(d + 1));
+  }
+
+  static Pattern regex(String part) {
+    StringBuilder re = new StringBuilder();
+    boolean quoted = false;
+    for (int i = 0; i < part.length(); i++) {
+      char c = part.charAt(i);
+      if (c == '"') {
+        if (quoted && i + 1 < part.length() && part.charAt(i + 1) == '"') {
+          re.append(Pattern.quote("\""));
+          i++;
+        } else {
+          quoted = !quoted;
+        }
+      } else if (!quoted && c == '*') {
+        re.append(".*");
+      } else if (!quoted && c == '?') {
+        re.append('.');
+      } else {
+        String s = String.valueOf(c);
+        re.append(Pattern.quote(quoted ? s : s.toLowerCase(Locale.ROOT)));
+      }
+    }
+    if (quoted) {
+      throw new IllegalArgumentException("pattern '" + part + "' has an unclosed double quote");
+    }
+    return Pattern.compile(re.toString(), Pattern.DOTALL);
+  }
+}
