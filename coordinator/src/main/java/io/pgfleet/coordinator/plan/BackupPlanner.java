@@ -135,7 +135,7 @@ public final class BackupPlanner {
    */
   static List<Chunk> split(Connection c, TableInfo t, int want, int serverVersion, long cost, List<String> notes)
       throws SQLException {
-    String mb = (cost >> 20) + " MB";
+    String mb = cost >= 1L << 20 ? (cost >> 20) + " MB" : Math.max(1, cost >> 10) + " kB";
     if (serverVersion >= 140000) {
       int k = (int) Math.min(want, Math.max(1, t.blocks()));
       if (k < 2) {

@@ -1,0 +1,88 @@
+package io.pgfleet.cli;
+
+import io.pgfleet.common.manifest.ArtifactEntry;
+import io.pgfleet.common.manifest.Manifest;
+import io.pgfleet.common.pg.PgTools;
+import io.pgfleet.common.pg.TableRef;
+import io.pgfleet.common.storage.Storage;
+import io.pgfleet.worker.restore.ArchiveToc;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+@Command(name = "show", description = {
+    "Show what a backup holds: its source, and per table the rows, COPY text, stored bytes and chunks; then the "
+        + "schema objects of its archive by type (needs pg_restore)."})
+final class ShowCommand implements Callable<Integer> {
+  @Mixin
+  BackupSelection selection;
+
+  private record TableSummary(long rows, long raw, long stored, int artifacts, boolean chunked) {}
+
+  @Override
+  public Integer call() throws Exception {
+    Storage storage = selection.open();
+    Manifest m = selection.find(storage);
+    var out = System.out;
+    out.printf("backup    %s%n", m.backupId());
+    out.printf("database  %s/%s%n", m.cluster(), m.database());
+    out.printf("source    PostgreSQL %s, snapshot %s, WAL %s, encoding %s%n", m.source().serverVersion(),
+        m.source().snapshot(), m.source().walLsn(), m.source().encoding());
+    out.printf("taken     %s to %s (%s)%n", m.startedAt(), m.finishedAt(),
+        Formats.duration(Duration.between(m.startedAt(), m.finishedAt())));
+    out.printf("size      %s stored, %s of COPY text, %s rows in %d tables, %d artifacts%n",
+        Formats.bytes(m.totalBytes()), Formats.bytes(m.data().stream().mapToLong(ArtifactEntry::rawBytes).sum()),
+        Formats.count(m.totalRows()), m.tableCount(), m.data().size() + (m.schema() == null ? 0 : 1));
+    Map<TableRef, TableSummary> tables = new LinkedHashMap<>();
+    for (ArtifactEntry a : m.data()) {
+      tables.merge(a.table(), new TableSummary(a.rows(), a.rawBytes(), a.bytes(), 1, a.chunk() != null),
+          (x, y) -> new TableSummary(x.rows() + y.rows(), x.raw() + y.raw(), x.stored() + y.stored(),
+              x.artifacts() + y.artifacts(), x.chunked() || y.chunked()));
+    }
+    out.println();
+    out.printf("%-48s %14s %12s %12s %7s%n", "TABLE", "ROWS", "COPY TEXT", "STORED", "CHUNKS");
+    tables.entrySet().stream()
+        .sorted((x, y) -> Long.compare(y.getValue().raw(), x.getValue().raw()))
+        .forEach(e -> out.printf("%-48s %14s %12s %12s %7s%n", e.getKey().schema() + "." + e.getKey().name(),
+            Formats.count(e.getValue().rows()), Formats.bytes(e.getValue().raw()), Formats.bytes(e.getValue().stored()),
+            e.getValue().chunked() ? Integer.toString(e.getValue().artifacts()) : "-"));
+    out.println();
+    schemaObjects(storage, m);
+    return 0;
+  }
+
+  private static void schemaObjects(Storage storage, Manifest m) throws IOException {
+    if (m.schema() == null) {
+      return;
+    }
+    Path pgRestore;
+    try {
+      pgRestore = PgTools.fromEnvironment().find("pg_restore", m.source().serverVersionNum());
+    } catch (PgTools.ToolNotFoundException e) {
+      System.out.println("schema objects: not listed: " + e.getMessage());
+      return;
+    }
+    Path tmp = Files.createTempFile("pgfleet-show-", ".dump");
+    try {
+      try (InputStream in = storage.open(m.objectKey(m.schema().key()))) {
+        Files.copy(in, tmp, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+      List<ArchiveToc.Entry> entries = ArchiveToc.read(pgRestore, tmp).entries();
+      Map<String, Integer> byType = new TreeMap<>();
+      entries.forEach(e -> byType.merge(e.type(), 1, Integer::sum));
+      System.out.printf("schema objects (%s, %d entries):%n", m.schema().key(), entries.size());
+      byType.forEach((type, n) -> System.out.printf("  %-28s %6d%n", type, n));
+    } finally {
+      Files.deleteIfExists(tmp);
+    }
+  }
+}
