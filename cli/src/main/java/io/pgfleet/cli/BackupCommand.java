@@ -7,6 +7,7 @@ import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.pg.PgErrors;
 import io.pgfleet.common.storage.FileSystemStorage;
 import io.pgfleet.coordinator.run.BackupFailedException;
+import io.pgfleet.coordinator.dispatch.TaskDispatcher;
 import io.pgfleet.coordinator.plan.BackupPlanner;
 import io.pgfleet.coordinator.run.BackupOutcome;
 import java.sql.Connection;
@@ -91,7 +92,7 @@ final class BackupCommand implements Callable<Integer> {
         + workers + " worker(s) x " + slots + " slot(s)" + (kafka == null ? " (embedded Kafka)" : " (Kafka " + kafka + ")"));
     ClusterDirectory clusters = new ClusterDirectory(Map.of(clusterName, target.withDatabase("postgres")));
     try (Standalone s = Standalone.start(kafka, storage, clusters,
-        new Standalone.Options(workers, slots, zstdLevel, Math.max(taskPartitions, workers * slots * 2),
+        new Standalone.Options(workers, slots, zstdLevel, Math.max(taskPartitions, workers * (slots + TaskDispatcher.PREFETCH)),
             Main.version(), plan))) {
       BackupOutcome outcome;
       try {
@@ -113,6 +114,7 @@ final class BackupCommand implements Callable<Integer> {
         RunStats.write(statsJson, m);
       }
       System.out.println(m.backupId());
+      System.out.flush();
       return 0;
     }
   }

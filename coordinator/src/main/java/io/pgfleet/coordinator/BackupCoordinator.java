@@ -114,7 +114,7 @@ public final class BackupCoordinator {
     vertx.runOnContext(v -> {
       context = vertx.getOrCreateContext();
       producer = KafkaProducer.create(vertx, kafka.producerProperties("pgfleet-coordinator"));
-      dispatcher = new TaskDispatcher(producer, 1);
+      dispatcher = new TaskDispatcher(producer, TaskDispatcher.PREFETCH);
       events = new EventPublisher(producer, "/pgfleet/coordinator");
       vertx.executeBlocking(this::startPositions, false).compose(pos -> {
         Map<String, String> props = kafka.consumerProperties("pgfleet-coordinator-" + UUID.randomUUID(), null);

@@ -28,6 +28,12 @@ import java.util.Optional;
  */
 public final class TaskDispatcher {
   private static final long STALE_MILLIS = 15_000;
+  /**
+   * Tasks queued on each worker beyond its slots. A small table's task takes 5-15 ms here while the round trip
+   * from its completion to the next task's arrival takes 20-40 ms, so one queued task is not enough to keep a
+   * slot busy; four are. Tasks go out largest first, so what waits at the end of a run is small.
+   */
+  public static final int PREFETCH = 4;
 
   private final KafkaProducer<String, String> producer;
   private final int prefetch;
