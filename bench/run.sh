@@ -109,7 +109,9 @@ read -r -a JAVA_OPTS <<<"${PGFLEET_JAVA_OPTS:--Xmx1g}"
 MEM_JAVA_OPTS=(-Xmx256m)
 java "${JAVA_OPTS[@]}" -jar "$JAR" --version >"$LOG/pgfleet-version.txt" 2>&1 || fail "pgfleet does not start: $(head -3 "$LOG/pgfleet-version.txt")"
 HAS_STATS=0
-if java -jar "$JAR" backup --help 2>&1 | grep -q -- '--stats-json'; then HAS_STATS=1; fi
+# Not `java ... | grep -q`: grep exits at the first match and pipefail would count java's SIGPIPE as a failure.
+BACKUP_HELP=$(java -jar "$JAR" backup --help 2>&1 || true)
+if [[ "$BACKUP_HELP" == *--stats-json* ]]; then HAS_STATS=1; fi
 
 # ------------------------------------------------------------------ connection
 export PGHOST="$HOST" PGPORT="$PORT" PGUSER="$DBUSER"

@@ -111,7 +111,22 @@ public record RestoreSelection(List<String> schemas, List<String> tables, List<S
     while (grew) {
       grew = false;
       for (ArchiveToc.Entry e : all) {
-        if (chosen.contains(e.dumpId()) || excluded.contains(e.dumpId())) {
+        if (excluded.contains(e.dumpId())) {
+          continue;
+        }
+        if (e.deps().stream().anyMatch(excluded::contains)) {
+          // What depends on a left-out object is left out too: a view on an excluded table, its owned sequence.
+          chosen.remove(e.dumpId());
+          grew |= excluded.add(e.dumpId());
+          continue;
+        }
+        if (chosen.contains(e.dumpId())) {
+          continue;
+        }
+        if ("SEQUENCE".equals(e.type()) && e.deps().stream().anyMatch(d -> chosen.contains(d)
+            && toc.get(d) != null && "TABLE".equals(toc.get(d).type()))) {
+          // A sequence depends on a table only when the table owns it (serial, identity): it comes with the table.
+          grew |= chosen.add(e.dumpId());
           continue;
         }
         if ("SEQUENCE SET".equals(e.type())) {
@@ -122,10 +137,6 @@ public record RestoreSelection(List<String> schemas, List<String> tables, List<S
           continue;
         }
         if (!DEPENDENTS.contains(e.type()) || e.deps().stream().noneMatch(chosen::contains)) {
-          continue;
-        }
-        if (e.deps().stream().anyMatch(excluded::contains)) {
-          excluded.add(e.dumpId());
           continue;
         }
         if (LINKS.contains(e.type())) {

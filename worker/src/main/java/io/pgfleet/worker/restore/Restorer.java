@@ -148,6 +148,7 @@ public final class Restorer {
         args.addAll(List.of("--section=post-data", "--jobs=" + Math.max(1, options.jobs())));
         pgRestore(pgRestore, target, schema, options, args.toArray(String[]::new));
       }
+      report(tableCount, tableCount, rows, 0, 0, "done");
       return new Result(tableCount, options.mode() == Mode.SCHEMA_ONLY ? 0 : rows, List.copyOf(notes));
     } catch (IOException e) {
       throw new RestoreException("restore of backup " + m.backupId() + " failed: " + e.getMessage());
@@ -515,12 +516,19 @@ public final class Restorer {
       return t;
     });
     List<String> failures = new ArrayList<>();
+    // One session per loading thread, reused from table to table: connecting costs more than a small table's load.
+    Map<Thread, Connection> sessions = new ConcurrentHashMap<>();
     try {
       List<Future<?>> futures = new ArrayList<>();
       for (ArtifactEntry a : data) {
         boolean whole = createdHere && byTable.get(a.table()).size() == 1;
         futures.add(pool.submit(() -> {
-          load(m, a, target, whole);
+          Connection c = sessions.get(Thread.currentThread());
+          if (c == null || c.isClosed()) {
+            c = loadSession(target, !createdHere);
+            sessions.put(Thread.currentThread(), c);
+          }
+          load(m, a, target, whole, c);
           rows.addAndGet(a.rows());
           bytes.addAndGet(a.bytes());
           raw.addAndGet(a.rawBytes());
@@ -551,6 +559,13 @@ public final class Restorer {
       throw new RestoreException("interrupted while loading table data");
     } finally {
       pool.shutdownNow();
+      for (Connection c : sessions.values()) {
+        try {
+          c.close();
+        } catch (SQLException ignored) {
+          // the loads are over
+        }
+      }
     }
     if (failures.isEmpty()) {
       return;
@@ -569,8 +584,9 @@ public final class Restorer {
         + String.format(java.util.Locale.ROOT, "%,d", data.stream().filter(a -> complete.contains(a.table()))
             .mapToLong(ArtifactEntry::rows).sum()) + " rows); not restored, left empty: " + names(missing)
         + (emptied.isEmpty() ? "" : " (loaded chunks of " + names(emptied) + " were truncated again)")
-        + ". Indexes, constraints, sequence values and large objects were not restored: drop the database and restore"
-        + " again once the cause is fixed");
+        + (createdHere ? ". Indexes, constraints, sequence values and large objects were not restored: drop the"
+            + " database and restore again once the cause is fixed"
+            : ". Sequence values were not restored; the tables loaded keep their rows: truncate them to start over");
   }
 
   private static String names(List<String> tables) {
@@ -594,14 +610,37 @@ public final class Restorer {
    *
    * @param wholeTable the artifact holds the whole table: truncate first and COPY with FREEZE
    */
-  private void load(Manifest m, ArtifactEntry a, PgConnectionInfo target, boolean wholeTable) throws Exception {
-    String what = a.table().qualified() + (a.chunk() == null ? "" : " " + a.chunk().describe());
-    try (Connection c = connect(target)) {
+  /** A load session: COPY settings, synchronous_commit off (a restore is redone if the server crashes). */
+  private static Connection loadSession(PgConnectionInfo target, boolean intoExistingTables) throws SQLException {
+    Connection c = connect(target);
+    try {
       Catalog.applyCopySettings(c);
       try (Statement st = c.createStatement()) {
         st.execute("SET synchronous_commit = off");
+        if (intoExistingTables) {
+          // Rows go into tables that already have their foreign keys and triggers, loaded in parallel in no
+          // particular order: as pg_restore --disable-triggers does, turn both off for the load. Superuser only;
+          // without it the load runs with them on and a foreign key may refuse a table loaded before its parent.
+          try {
+            st.execute("SET session_replication_role = replica");
+          } catch (SQLException e) {
+            LOG.warn("loading with triggers and foreign key checks on ({}): tables referencing others may fail to"
+                + " load before them", PgErrors.oneLine(e.getMessage()));
+          }
+        }
       }
       c.setAutoCommit(false);
+      return c;
+    } catch (SQLException e) {
+      c.close();
+      throw e;
+    }
+  }
+
+  private void load(Manifest m, ArtifactEntry a, PgConnectionInfo target, boolean wholeTable, Connection c)
+      throws Exception {
+    String what = a.table().qualified() + (a.chunk() == null ? "" : " " + a.chunk().describe());
+    {
       String copy = Catalog.copyIn(a.table(), a.columns());
       if (wholeTable) {
         try (Statement st = c.createStatement()) {
@@ -611,13 +650,20 @@ public final class Restorer {
       }
       MessageDigest sha = Sha256Counter.newSha256();
       long rows;
-      try (InputStream raw = storage.open(m.objectKey(a.key()));
-           InputStream digesting = new DigestingInput(raw, sha);
-           ZstdInputStream z = new ZstdInputStream(digesting)) {
+      InputStream digesting = new DigestingInput(storage.open(m.objectKey(a.key())), sha);
+      ZstdInputStream z = null;
+      try {
+        z = new ZstdInputStream(digesting);
         rows = c.unwrap(PGConnection.class).getCopyAPI().copyIn(copy, z, 1 << 16);
         digesting.transferTo(OutputStream.nullOutputStream());
       } catch (IOException | SQLException e) {
         c.rollback();
+        // Hash the rest of the object too: a load that failed half way is corrupt only if the whole object is.
+        try {
+          digesting.transferTo(OutputStream.nullOutputStream());
+        } catch (IOException ignored) {
+          // unreadable: the digest stays partial and the artifact is reported corrupt
+        }
         String actual = HexFormat.of().formatHex(sha.digest());
         if (!actual.equals(a.sha256())) {
           throw new RestoreException("artifact " + a.key() + " (" + what
@@ -625,6 +671,12 @@ public final class Restorer {
         }
         throw new RestoreException("loading " + what + " from " + a.key() + " failed: "
             + (e instanceof SQLException s ? PgErrors.describe(s, target) : e.getMessage()));
+      } finally {
+        if (z != null) {
+          z.close();
+        } else {
+          digesting.close();
+        }
       }
       String actual = HexFormat.of().formatHex(sha.digest());
       if (!actual.equals(a.sha256())) {
@@ -645,7 +697,18 @@ public final class Restorer {
     return DriverManager.getConnection(target.jdbcUrl(), target.jdbcProperties("pgfleet-restore"));
   }
 
-  private void report(int tables, int done, long rows, long bytes, long raw, String phase) {
+  private long phaseStarted = System.nanoTime();
+  private String lastPhase;
+
+  private synchronized void report(int tables, int done, long rows, long bytes, long raw, String phase) {
+    if (!phase.equals(lastPhase)) {
+      long now = System.nanoTime();
+      if (lastPhase != null) {
+        LOG.info("restore: {} took {} ms", lastPhase, (now - phaseStarted) / 1_000_000);
+      }
+      lastPhase = phase;
+      phaseStarted = now;
+    }
     if (progress != null) {
       progress.accept(new Progress(tables, done, rows, bytes, raw, phase));
     }
