@@ -586,7 +586,7 @@ public final class Restorer {
         + (emptied.isEmpty() ? "" : " (loaded chunks of " + names(emptied) + " were truncated again)")
         + (createdHere ? ". Indexes, constraints, sequence values and large objects were not restored: drop the"
             + " database and restore again once the cause is fixed"
-            : ". Sequence values were not restored; the tables loaded keep their rows: truncate them to start over");
+            : ". Sequence values were not restored; the tables loaded keep their rows: truncate them to start over"));
   }
 
   private static String names(List<String> tables) {
