@@ -57,6 +57,11 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--if-exists", description = "With --clean: DROP ... IF EXISTS (no error for what is absent).")
   boolean ifExists;
 
+  @Option(names = "--with-globals",
+      description = "First create the roles and tablespaces of the backup's cluster that the target server lacks "
+          + "(existing ones are left unchanged; no passwords).")
+  boolean withGlobals;
+
   @Option(names = "--into-source",
       description = "Allow restoring into the very database the backup was taken from (with --clean or a selection).")
   boolean intoSource;
@@ -87,6 +92,10 @@ final class RestoreCommand implements Callable<Integer> {
     PgConnectionInfo to = PgConnectionInfo.parse(target);
     Storage storage = selection.open();
     Manifest m = selection.find(storage);
+    if (withGlobals && m.globals() == null) {
+      throw new UserError("backup " + m.backupId() + " has no globals artifact (it was taken before pgfleet dumped"
+          + " roles and tablespaces): restore without --with-globals, creating the roles first or adding --no-owner");
+    }
     System.err.println("pgfleet: restoring backup " + m.backupId() + " of " + m.cluster() + "/" + m.database()
         + " into " + to.redacted());
     ProgressPrinter printer = new ProgressPrinter(System.err);
@@ -94,7 +103,8 @@ final class RestoreCommand implements Callable<Integer> {
     Restorer.Result result;
     try {
       result = new Restorer(storage, PgTools.fromEnvironment(), printer::restore)
-          .restore(m, to, new Restorer.Options(jobs, noOwner, chosen, mode, clean, ifExists, intoSource));
+          .restore(m, to, new Restorer.Options(jobs, noOwner, chosen, mode, clean, ifExists, intoSource,
+              withGlobals));
     } catch (Restorer.RestoreException e) {
       printer.done();
       throw new UserError(e.getMessage());

@@ -29,14 +29,17 @@ final class RunStats {
     s.put("runSeconds", Duration.between(m.startedAt(), m.finishedAt()).toMillis() / 1000.0);
     s.put("peakHeapBytes", peakHeap());
     s.put("maxHeapBytes", Runtime.getRuntime().maxMemory());
-    s.put("tasks", m.data().size() + 1);
+    s.put("tasks", m.data().size() + 1 + (m.globals() == null ? 0 : 1));
     ArtifactEntry longest = m.data().stream().max(Comparator.comparingLong(ArtifactEntry::elapsed))
         .orElse(m.schema());
     if (m.schema() != null && m.schema().elapsed() > longest.elapsed()) {
       longest = m.schema();
     }
+    if (m.globals() != null && m.globals().elapsed() > longest.elapsed()) {
+      longest = m.globals();
+    }
     s.put("largestTaskSeconds", longest.elapsed() / 1000.0);
-    s.put("largestTask", longest.table() == null ? "schema"
+    s.put("largestTask", longest.table() == null ? longest.kind()
         : longest.table().qualified() + (longest.chunk() == null ? "" : " " + longest.chunk().describe()));
     try {
       Files.writeString(file, Json.write(s) + "\n");

@@ -41,7 +41,10 @@ final class ShowCommand implements Callable<Integer> {
         Formats.duration(Duration.between(m.startedAt(), m.finishedAt())));
     out.printf("size      %s stored, %s of COPY text, %s rows in %d tables, %d artifacts%n",
         Formats.bytes(m.totalBytes()), Formats.bytes(m.data().stream().mapToLong(ArtifactEntry::rawBytes).sum()),
-        Formats.count(m.totalRows()), m.tableCount(), m.data().size() + (m.schema() == null ? 0 : 1));
+        Formats.count(m.totalRows()), m.tableCount(), m.data().size() + (m.schema() == null ? 0 : 1)
+            + (m.globals() == null ? 0 : 1));
+    out.printf("globals   %s%n", m.globals() == null ? "none (taken before pgfleet dumped roles and tablespaces)"
+        : m.globals().key() + " (" + Formats.bytes(m.globals().bytes()) + ", roles and tablespaces, no passwords)");
     Map<TableRef, TableSummary> tables = new LinkedHashMap<>();
     for (ArtifactEntry a : m.data()) {
       tables.merge(a.table(), new TableSummary(a.rows(), a.rawBytes(), a.bytes(), 1, a.chunk() != null),

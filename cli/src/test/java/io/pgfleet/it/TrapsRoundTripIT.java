@@ -85,6 +85,7 @@ class TrapsRoundTripIT {
     List<JsonNode> tasks = TestKafka.readAll("pgfleet.tasks").stream().map(TrapsRoundTripIT::json)
         .filter(t -> t.get("header").get("backupId").asText().equals(backupId)).toList();
     assertThat(tasks.stream().filter(t -> t.get("kind").asText().equals("schema"))).hasSize(1);
+    assertThat(tasks.stream().filter(t -> t.get("kind").asText().equals("globals"))).hasSize(1);
     Set<String> tasked = tasks.stream().filter(t -> t.get("kind").asText().equals("table-data"))
         .map(t -> t.get("table").get("schema").asText() + "." + t.get("table").get("name").asText())
         .collect(Collectors.toSet());
@@ -100,7 +101,7 @@ class TrapsRoundTripIT {
       assertThat(e.get("subject").asText()).endsWith("/" + source);
     });
     assertThat(events.stream().filter(e -> e.get("type").asText().equals("io.pgfleet.task.completed"))
-        .map(e -> e.get("taskid").asText()).distinct()).hasSize(tables + 1);
+        .map(e -> e.get("taskid").asText()).distinct()).hasSize(tables + 2);
     assertThat(events.stream().map(e -> e.get("type").asText()))
         .contains("io.pgfleet.backup.started", "io.pgfleet.backup.completed");
     // Two workers really shared the work.

@@ -18,6 +18,7 @@ import io.pgfleet.common.storage.ObjectInfo;
 import io.pgfleet.common.storage.ObjectWriter;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.stream.Sha256Counter;
+import io.pgfleet.common.task.GlobalsTask;
 import io.pgfleet.common.task.TableDataTask;
 import io.pgfleet.common.task.Task;
 import io.pgfleet.coordinator.dispatch.TaskDispatcher;
@@ -90,6 +91,11 @@ public final class BackupCoordinator {
   private final ClusterDirectory clusters;
   private final Options options;
   private final Map<String, BackupRun> runs = new HashMap<>();
+  /** Failed runs waiting, at most {@link #DRAIN_MILLIS}, for their tasks in flight to end before the cleanup. */
+  private final Map<String, Draining> draining = new HashMap<>();
+  private static final long DRAIN_MILLIS = 5000;
+
+  private record Draining(BackupRun run, String reason, Set<String> inFlight, long deadline) {}
   private Context context;
   private KafkaProducer<String, String> producer;
   private KafkaConsumer<String, String> consumer;
@@ -218,6 +224,13 @@ public final class BackupCoordinator {
       BackupRun run = e.runid() == null ? null : runs.get(e.runid());
       if (run != null) {
         onEvent(run, e);
+      } else if (e.runid() != null && draining.containsKey(e.runid()) && e.taskid() != null
+          && (EventTypes.TASK_COMPLETED.equals(e.type()) || EventTypes.TASK_FAILED.equals(e.type()))) {
+        Draining d = draining.get(e.runid());
+        d.inFlight().remove(e.taskid());
+        if (d.inFlight().isEmpty()) {
+          drained(d);
+        }
       }
     } catch (Exception ex) {
       LOG.warn("ignoring unreadable record on {}-{}@{}: {}", record.topic(), record.partition(), record.offset(),
@@ -275,7 +288,7 @@ public final class BackupCoordinator {
       run.retry(t, attempt + 1);
     } else {
       fail(run, t.task().describe() + " failed" + (retryable ? " after " + attempt + " attempts" : "") + ": "
-          + reason);
+          + reason, t.task().header().taskId());
     }
   }
 
@@ -302,6 +315,11 @@ public final class BackupCoordinator {
 
   private void tick() {
     long now = System.currentTimeMillis();
+    for (Draining d : new ArrayList<>(draining.values())) {
+      if (now > d.deadline()) {
+        drained(d);
+      }
+    }
     for (BackupRun run : new ArrayList<>(runs.values())) {
       if (run.ended()) {
         continue;
@@ -346,21 +364,25 @@ public final class BackupCoordinator {
     BackupPlan plan = run.plan();
     List<ArtifactEntry> data = new ArrayList<>();
     ArtifactEntry schema = null;
+    ArtifactEntry globals = null;
     for (BackupRun.TaskState t : run.tasks()) {
       if (t.task() instanceof TableDataTask) {
         data.add(t.artifact());
+      } else if (t.task() instanceof GlobalsTask) {
+        globals = t.artifact();
       } else {
         schema = t.artifact();
       }
     }
     data.sort(Comparator.comparing(ArtifactEntry::key));
     ArtifactEntry schemaArtifact = schema;
+    ArtifactEntry globalsArtifact = globals;
     run.end();
     report(run);
     vertx.executeBlocking(() -> {
       Instant finished = Instant.now();
       String guideKey = RepositoryLayout.RESTORE_GUIDE;
-      Manifest draft = manifest(plan, run, finished, schemaArtifact, data, guideKey, null);
+      Manifest draft = manifest(plan, run, finished, schemaArtifact, globalsArtifact, data, guideKey, null);
       byte[] guide = RestoreGuide.render(draft, data, schemaArtifact).getBytes(StandardCharsets.UTF_8);
       String guideSha;
       try (ObjectWriter w = storage.create(draft.objectKey(guideKey)); Sha256Counter sha = new Sha256Counter(w)) {
@@ -369,7 +391,7 @@ public final class BackupCoordinator {
         guideSha = sha.sha256();
         w.commit();
       }
-      Manifest m = manifest(plan, run, finished, schemaArtifact, data, guideKey, guideSha);
+      Manifest m = manifest(plan, run, finished, schemaArtifact, globalsArtifact, data, guideKey, guideSha);
       String key = RepositoryLayout.manifestKey(plan.cluster(), plan.database(), plan.backupId());
       if (!storage.createIfAbsent(key, Json.writePretty(m))) {
         throw new IllegalStateException("manifest " + key + " already exists: another writer committed backup "
@@ -401,6 +423,9 @@ public final class BackupCoordinator {
     keep.add(m.objectKey(RepositoryLayout.MANIFEST));
     keep.add(m.objectKey(m.restoreGuideKey()));
     keep.add(m.objectKey(m.schema().key()));
+    if (m.globals() != null) {
+      keep.add(m.objectKey(m.globals().key()));
+    }
     m.data().forEach(a -> keep.add(m.objectKey(a.key())));
     try {
       for (ObjectInfo o : storage.list(RepositoryLayout.backupPrefix(m.cluster(), m.database(), m.backupId()))) {
@@ -414,20 +439,45 @@ public final class BackupCoordinator {
   }
 
   private Manifest manifest(BackupPlan plan, BackupRun run, Instant finished, ArtifactEntry schema,
-      List<ArtifactEntry> data, String guideKey, String guideSha) {
+      ArtifactEntry globals, List<ArtifactEntry> data, String guideKey, String guideSha) {
     return new Manifest(Manifest.FORMAT_VERSION, plan.backupId(), plan.runId(), plan.cluster(), plan.database(),
         plan.source(), run.startedAt(), finished, options.pgfleetVersion(),
-        io.pgfleet.common.pg.Catalog.COPY_SESSION_SETTINGS, schema, data, guideKey, guideSha);
+        io.pgfleet.common.pg.Catalog.COPY_SESSION_SETTINGS, schema, globals, data, guideKey, guideSha);
   }
 
   private void fail(BackupRun run, String reason) {
+    fail(run, reason, null);
+  }
+
+  /** @param endedTaskId the task whose end failed the run: it has reported (or gone silent), nothing to wait for */
+  private void fail(BackupRun run, String reason, String endedTaskId) {
     if (run.ended()) {
       return;
     }
     run.end();
+    // Tasks already published or running go on and may still commit objects (a short one, such as the globals,
+    // often right after another task failed): wait briefly for them, so the cleanup removes those objects too.
+    Set<String> inFlight = new HashSet<>();
+    for (BackupRun.TaskState t : run.tasks()) {
+      if (t.status() == BackupRun.Status.STARTED || t.status() == BackupRun.Status.PUBLISHED) {
+        inFlight.add(t.task().header().taskId());
+      }
+    }
+    inFlight.remove(endedTaskId);
     run.tasks().forEach(t -> dispatcher.release(t.task().header().taskId()));
     runs.remove(run.plan().runId());
-    endFailed(run, reason);
+    if (inFlight.isEmpty()) {
+      endFailed(run, reason);
+    } else {
+      draining.put(run.plan().runId(),
+          new Draining(run, reason, inFlight, System.currentTimeMillis() + DRAIN_MILLIS));
+    }
+  }
+
+  private void drained(Draining d) {
+    if (draining.remove(d.run().plan().runId()) != null) {
+      endFailed(d.run(), d.reason());
+    }
   }
 
   /** Releases the snapshot, removes the run's objects (no manifest was written: they are no backup), reports. */
@@ -480,6 +530,7 @@ public final class BackupCoordinator {
       for (BackupRun r : new ArrayList<>(runs.values())) {
         fail(r, "the coordinator stopped before the run ended");
       }
+      new ArrayList<>(draining.values()).forEach(this::drained);
       Future<Void> c = consumer == null ? Future.succeededFuture() : consumer.close();
       c.eventually(() -> producer.close()).onComplete(x -> done.complete());
     });

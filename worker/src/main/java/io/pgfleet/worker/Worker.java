@@ -11,10 +11,12 @@ import io.pgfleet.common.pg.ClusterDirectory;
 import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.pg.PgTools;
 import io.pgfleet.common.storage.Storage;
+import io.pgfleet.common.task.GlobalsTask;
 import io.pgfleet.common.task.SchemaTask;
 import io.pgfleet.common.task.TableDataTask;
 import io.pgfleet.common.task.Task;
 import io.pgfleet.common.task.TaskHeader;
+import io.pgfleet.worker.dump.GlobalsDumper;
 import io.pgfleet.worker.dump.ProgressCounter;
 import io.pgfleet.worker.dump.SchemaDumper;
 import io.pgfleet.worker.dump.SessionPool;
@@ -50,6 +52,7 @@ public final class Worker {
   private final Options options;
   private final TableDumper tables;
   private final SchemaDumper schemas;
+  private final GlobalsDumper globals;
   /** Warm snapshot sessions between the tasks of a run, closed 3 s after their last use. */
   private final SessionPool sessions = new SessionPool(3000);
   private long evictTimer = -1;
@@ -68,6 +71,7 @@ public final class Worker {
     this.options = options;
     this.tables = new TableDumper(storage, options.zstdLevel(), sessions);
     this.schemas = new SchemaDumper(storage, tools);
+    this.globals = new GlobalsDumper(storage, tools);
   }
 
   public String id() {
@@ -161,10 +165,15 @@ public final class Worker {
         throw new TaskFailure(e.getMessage(), false, e);
       }
       long t0 = System.nanoTime();
-      // Java 17: no pattern switch yet; Task is sealed, so these two branches are all there is.
-      ArtifactEntry a = task instanceof SchemaTask s
-          ? schemas.dump(s, target, progress)
-          : tables.dump((TableDataTask) task, target, progress);
+      // Java 17: no pattern switch yet; Task is sealed, so these branches are all there is.
+      ArtifactEntry a;
+      if (task instanceof SchemaTask s) {
+        a = schemas.dump(s, target, progress);
+      } else if (task instanceof GlobalsTask g) {
+        a = globals.dump(g, target, progress);
+      } else {
+        a = tables.dump((TableDataTask) task, target, progress);
+      }
       LOG.info("worker {}: {} done: {} rows, {} bytes stored in {} ms", options.workerId(), task.describe(),
           a.rows(), a.bytes(), (System.nanoTime() - t0) / 1_000_000);
       return a;

@@ -10,7 +10,8 @@ import java.util.List;
  * @param key the object's key relative to the backup's folder (e.g. {@code data/00001.copy.zst}), so a backup
  *     folder copied elsewhere stays whole
  *
- * @param kind {@code schema} (pg_dump custom archive) or {@code table-data} (COPY text, compressed)
+ * @param kind {@code schema} (pg_dump custom archive), {@code globals} (pg_dumpall --globals-only SQL) or
+ *     {@code table-data} (COPY text, compressed)
  * @param table for table data: the table, schema and name exactly as in the catalog
  * @param columns for table data: the COPY column list, in order (generated columns left out)
  * @param rows rows copied (table data)

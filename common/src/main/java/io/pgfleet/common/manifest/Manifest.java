@@ -6,10 +6,14 @@ import java.util.List;
 /**
  * The record of one backup, written last: a backup exists if and only if its manifest exists.
  * docs/repository-format.md documents every field.
+ *
+ * @param globals the cluster's roles and tablespaces ({@code globals.<exec>.sql}); null in manifests written before
+ *     pgfleet dumped them
  */
 public record Manifest(int formatVersion, String backupId, String runId, String cluster, String database,
     SourceInfo source, Instant startedAt, Instant finishedAt, String pgfleetVersion, List<String> copySettings,
-    ArtifactEntry schema, List<ArtifactEntry> data, String restoreGuideKey, String restoreGuideSha256) {
+    ArtifactEntry schema, ArtifactEntry globals, List<ArtifactEntry> data, String restoreGuideKey,
+    String restoreGuideSha256) {
 
   public static final int FORMAT_VERSION = 1;
 
@@ -30,6 +34,7 @@ public record Manifest(int formatVersion, String backupId, String runId, String 
 
   public long totalBytes() {
     long total = schema == null ? 0 : schema.bytes();
+    total += globals == null ? 0 : globals.bytes();
     for (ArtifactEntry a : data) {
       total += a.bytes();
     }

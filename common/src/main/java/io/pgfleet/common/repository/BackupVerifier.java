@@ -37,6 +37,9 @@ public final class BackupVerifier {
   public Result verify(Manifest m) throws IOException {
     List<ArtifactEntry> all = new ArrayList<>();
     all.add(m.schema());
+    if (m.globals() != null) {
+      all.add(m.globals());
+    }
     all.addAll(m.data());
     List<Problem> problems = new ArrayList<>();
     long bytes = 0;

@@ -9,13 +9,14 @@ import java.util.regex.Pattern;
 
 /**
  * Where things live in a repository: {@code <cluster>/<database>/<backup-id>/} holding {@code manifest.json},
- * {@code schema.dump}, {@code data/<n>.copy.zst} and {@code RESTORE.md}. Cluster and database names become
+ * {@code schema.dump}, {@code globals.sql}, {@code data/<n>.copy.zst} and {@code RESTORE.md}. Cluster and database names become
  * path segments through {@link #segment(String)}, which cannot produce '/', '.' or '..': a database named
  * {@code ../x} stays inside its folder.
  */
 public final class RepositoryLayout {
   public static final String MANIFEST = "manifest.json";
   public static final String SCHEMA = "schema.dump";
+  public static final String GLOBALS = "globals.sql";
   public static final String RESTORE_GUIDE = "RESTORE.md";
   private static final Pattern BACKUP_ID = Pattern.compile("\\d{8}T\\d{6}Z-[0-9a-f]{6}");
   private static final DateTimeFormatter ID_TIME =
@@ -57,6 +58,10 @@ public final class RepositoryLayout {
 
   public static String schemaKey(String cluster, String database, String backupId) {
     return backupPrefix(cluster, database, backupId) + SCHEMA;
+  }
+
+  public static String globalsKey(String cluster, String database, String backupId) {
+    return backupPrefix(cluster, database, backupId) + GLOBALS;
   }
 
   public static String restoreGuideKey(String cluster, String database, String backupId) {

@@ -10,9 +10,10 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 @JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "kind")
 @JsonSubTypes({
   @JsonSubTypes.Type(value = SchemaTask.class, name = SchemaTask.KIND),
-  @JsonSubTypes.Type(value = TableDataTask.class, name = TableDataTask.KIND)
+  @JsonSubTypes.Type(value = TableDataTask.class, name = TableDataTask.KIND),
+  @JsonSubTypes.Type(value = GlobalsTask.class, name = GlobalsTask.KIND)
 })
-public sealed interface Task permits SchemaTask, TableDataTask {
+public sealed interface Task permits SchemaTask, TableDataTask, GlobalsTask {
   TaskHeader header();
 
   /** The kind as it appears on the wire and in events. */

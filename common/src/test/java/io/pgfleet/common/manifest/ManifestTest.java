@@ -20,17 +20,23 @@ class ManifestTest {
   }
 
   private static Manifest manifest(ArtifactEntry schema, List<ArtifactEntry> data) {
+    return manifest(schema, null, data);
+  }
+
+  private static Manifest manifest(ArtifactEntry schema, ArtifactEntry globals, List<ArtifactEntry> data) {
     return new Manifest(Manifest.FORMAT_VERSION, ID, "run-1", "prod eu", "../sales",
         new Manifest.SourceInfo("PostgreSQL 16.2", 160002, "00000003-0000001B-1", "0/16B3748", "UTF8",
             "en_US.UTF-8", "en_US.UTF-8", "backup", "7312345678901234567"),
         Instant.parse("2024-01-02T03:04:05.123456Z"), Instant.parse("2024-01-02T03:09:00Z"), "0.1.0-SNAPSHOT",
-        List.of("COPY ... TO STDOUT", "zstd level 3"), schema, data, "RESTORE.md", "b".repeat(64));
+        List.of("COPY ... TO STDOUT", "zstd level 3"), schema, globals, data, "RESTORE.md", "b".repeat(64));
   }
 
   private static Manifest sample() {
     ArtifactEntry schema = new ArtifactEntry("schema.dump", "schema", null, null, 0, 0, 4096, "c".repeat(64), null,
         null, "none", "none", "task-0", null, 250L);
-    return manifest(schema, List.of(
+    ArtifactEntry globals = new ArtifactEntry("globals.sql", "globals", null, null, 0, 900, 900, "d".repeat(64), null,
+        null, "none", "none", "task-g", null, 80L);
+    return manifest(schema, globals, List.of(
         table(1, new TableRef("public", "users"), 1000, 20_000),
         table(2, new TableRef("Ünï Schema", "we\"ird"), 5_000_000_000L, 3_000_000_000L),
         table(3, new TableRef("public", "empty"), 0, 13)));
@@ -56,6 +62,20 @@ class ManifestTest {
     assertThat(m.tableCount()).isZero();
   }
 
+  /** Manifests written before pgfleet dumped globals have no such field: they still read, with none. */
+  @Test
+  void aManifestWithoutGlobalsStillReads() throws Exception {
+    Manifest m = sample();
+    Manifest old = manifest(m.schema(), m.data());
+    com.fasterxml.jackson.databind.node.ObjectNode tree = (com.fasterxml.jackson.databind.node.ObjectNode)
+        new com.fasterxml.jackson.databind.ObjectMapper().readTree(Json.writePretty(m));
+    tree.remove("globals");
+    Manifest back = Json.read(tree.toString(), Manifest.class);
+    assertThat(back.globals()).isNull();
+    assertThat(back).isEqualTo(old);
+    assertThat(back.totalBytes()).isEqualTo(m.totalBytes() - 900);
+  }
+
   @Test
   void objectKeyPrefixesTheBackupFolder() {
     Manifest m = sample();
@@ -74,7 +94,7 @@ class ManifestTest {
   @Test
   void totals() {
     Manifest m = sample();
-    assertThat(m.totalBytes()).isEqualTo(4096 + 20_000 + 3_000_000_000L + 13);
+    assertThat(m.totalBytes()).isEqualTo(4096 + 900 + 20_000 + 3_000_000_000L + 13);
     assertThat(m.totalRows()).isEqualTo(1000 + 5_000_000_000L);
     assertThat(m.tableCount()).isEqualTo(3);
   }

@@ -57,6 +57,17 @@ class TaskCodecTest {
   }
 
   @Test
+  void globalsTaskRoundTrips() throws Exception {
+    GlobalsTask task = new GlobalsTask(header(), 150_020);
+    String wire = TaskCodec.encode(task);
+    assertThat(wire).contains("\"kind\":\"globals\"");
+    Task decoded = TaskCodec.decode(wire);
+    assertThat(decoded).isInstanceOf(GlobalsTask.class).isEqualTo(task);
+    assertThat(decoded.kind()).isEqualTo(GlobalsTask.KIND);
+    assertThat(decoded.withAttempt(2).header().attempt()).isEqualTo(2);
+  }
+
+  @Test
   void tableDataTaskRoundTrips() throws Exception {
     TableDataTask task = tableTask();
     String wire = TaskCodec.encode(task);

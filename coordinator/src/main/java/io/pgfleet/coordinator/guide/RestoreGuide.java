@@ -29,10 +29,24 @@ public final class RestoreGuide {
         .append(" --target postgresql://...` does the same, with table loads in parallel.\n\n");
     sb.append("## 1. Check the files\n\n```sh\nsha256sum -c <<'EOF'\n");
     sb.append(schema.sha256()).append("  ").append(schema.key()).append('\n');
+    if (m.globals() != null) {
+      sb.append(m.globals().sha256()).append("  ").append(m.globals().key()).append('\n');
+    }
     for (ArtifactEntry a : data) {
       sb.append(a.sha256()).append("  ").append(a.key()).append('\n');
     }
     sb.append("EOF\n```\n\n");
+    if (m.globals() != null) {
+      // Not a sh block: it changes the whole server, so it is a step to choose, not one to run blindly.
+      sb.append("Roles and tablespaces, on a server that lacks them (optional, before step 2): `")
+          .append(m.globals().key()).append("` is the cluster's `pg_dumpall --globals-only --no-role-passwords`"
+              + " output, without passwords (set them afterwards with `ALTER ROLE ... PASSWORD`). Run it as a"
+              + " superuser with `psql -X -d postgres -f ").append(m.globals().key())
+          .append("` (no ON_ERROR_STOP: errors for roles and tablespaces that already exist are expected and"
+              + " harmless, but its ALTER ROLE lines do reset the attributes of roles that existed;"
+              + " `pgfleet restore --with-globals` creates only what is missing). A tablespace's directory must"
+              + " exist on the target server first.\n\n");
+    }
     sb.append("## 2. Create the target database and the schema (tables, types, functions; no indexes yet)\n\n");
     sb.append("```sh\nexport TARGET=").append(shellQuote(m.database() + "_restored")).append('\n');
     sb.append("createdb --template=template0 --encoding=").append(shellQuote(m.source().encoding()))

@@ -5,7 +5,8 @@ import io.pgfleet.common.task.Task;
 import java.util.List;
 
 /**
- * The tasks of one run, in publication order (schema first, then table and chunk tasks largest first).
+ * The tasks of one run, in publication order (schema first, then globals, then table and chunk tasks largest
+ * first).
  *
  * @param estimatedBytes the COPY text all table tasks are expected to produce
  * @param notes what the planner decided that a user should know (tables split, or not split and why)

@@ -4,6 +4,7 @@ import io.pgfleet.common.pg.PgIdent;
 import io.pgfleet.common.pg.TableInfo;
 import io.pgfleet.common.repository.RepositoryLayout;
 import io.pgfleet.common.task.Chunk;
+import io.pgfleet.common.task.GlobalsTask;
 import io.pgfleet.common.task.SchemaTask;
 import io.pgfleet.common.task.TableDataTask;
 import io.pgfleet.common.task.Task;
@@ -19,7 +20,8 @@ import java.util.Comparator;
 import java.util.List;
 
 /**
- * Plans a run from the catalog as the snapshot sees it: one schema task, one table-data task per table, and
+ * Plans a run from the catalog as the snapshot sees it: one schema task, one globals task (the cluster's roles and
+ * tablespaces), one table-data task per table, and
  * several chunk tasks for each table whose dump would cost more than the split threshold. Tasks are ordered by
  * estimated cost, largest first, so the longest task starts first and does not finish last alone.
  *
@@ -85,6 +87,8 @@ public final class BackupPlanner {
     tasks.sort(Comparator.comparingLong((Task x) -> ((TableDataTask) x).estimatedBytes()).reversed());
     tasks.add(0, new SchemaTask(header(backupId, "schema", runId, cluster, database, snapshot,
         RepositoryLayout.schemaKey(cluster, database, backupId), now), serverVersion));
+    tasks.add(1, new GlobalsTask(header(backupId, "globals", runId, cluster, database, snapshot,
+        RepositoryLayout.globalsKey(cluster, database, backupId), now), serverVersion));
     return new BackupPlan(runId, backupId, cluster, database, holder.source(), List.copyOf(tasks), total,
         List.copyOf(notes));
   }

@@ -131,6 +131,9 @@ public final class KafkaTaskQueue implements TaskQueue {
 
   /** Starts waiting tasks on idle partitions while slots are free. */
   private void startWaiting() {
+    if (stopping) {
+      return;
+    }
     for (Map.Entry<Integer, Deque<KafkaConsumerRecord<String, String>>> e : new ArrayList<>(waiting.entrySet())) {
       if (working.size() >= slots) {
         return;
@@ -179,6 +182,11 @@ public final class KafkaTaskQueue implements TaskQueue {
     LOG.debug("worker {}: ended {}-{}", workerId, partition, r.offset());
     running.remove(partition);
     working.remove(partition);
+    if (stopping) {
+      // The consumer is closed or closing: a commit or resume now would schedule a poll on its terminated thread
+      // (an unhandled RejectedExecutionException). Not committed: the task is delivered again to the group.
+      return;
+    }
     // A task already waiting here on another partition starts now: the commit waits for the client's current poll.
     startWaiting();
     // Announce the free slot now rather than after the commit: the coordinator may publish the next task
@@ -189,6 +197,9 @@ public final class KafkaTaskQueue implements TaskQueue {
         .onFailure(e -> LOG.warn("worker {}: commit of {}-{}@{} failed (the task may run again): {}", workerId,
             r.topic(), partition, r.offset(), e.toString()))
         .onComplete(x -> {
+          if (stopping) {
+            return;
+          }
           Deque<KafkaConsumerRecord<String, String>> q = waiting.get(partition);
           if ((q == null || q.isEmpty()) && owned.contains(partition)) {
             consumer.resume(tp);

@@ -63,11 +63,13 @@ public final class Restorer {
    * @param clean drop the restored objects first if they exist (pg_restore --clean)
    * @param ifExists with clean: DROP ... IF EXISTS
    * @param intoSource allow the target to be the very database the backup was taken from
+   * @param withGlobals first create the roles and tablespaces of the backup's globals artifact that the target
+   *     server lacks ({@link GlobalsRestorer})
    */
   public record Options(int jobs, boolean noOwner, RestoreSelection selection, Mode mode, boolean clean,
-      boolean ifExists, boolean intoSource) {
+      boolean ifExists, boolean intoSource, boolean withGlobals) {
     public Options(int jobs, boolean noOwner) {
-      this(jobs, noOwner, RestoreSelection.ALL, Mode.ALL, false, false, false);
+      this(jobs, noOwner, RestoreSelection.ALL, Mode.ALL, false, false, false, false);
     }
   }
 
@@ -87,6 +89,11 @@ public final class Restorer {
   }
 
   public Result restore(Manifest m, PgConnectionInfo target, Options options) throws RestoreException {
+    if (options.withGlobals() && m.globals() == null) {
+      throw new RestoreException("backup " + m.backupId() + " has no globals artifact (it was taken before pgfleet"
+          + " dumped roles and tablespaces): restore without --with-globals, creating the roles first or adding"
+          + " --no-owner");
+    }
     Path pgRestore;
     try {
       pgRestore = tools.find("pg_restore", m.source().serverVersionNum());
@@ -120,6 +127,10 @@ public final class Restorer {
         }
       }
       prepareTarget(m, target, options, tables);
+      if (options.withGlobals()) {
+        report(tables.size(), 0, 0, 0, 0, "roles and tablespaces");
+        notes.addAll(new GlobalsRestorer(storage).apply(m, target).notes());
+      }
       List<ArtifactEntry> data = m.data().stream().filter(a -> selection.selects(a.table())).toList();
       int tableCount = tables.size();
       long rows = data.stream().mapToLong(ArtifactEntry::rows).sum();
