@@ -6,6 +6,7 @@ import io.pgfleet.common.pg.ClusterDirectory;
 import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.pg.PgErrors;
 import io.pgfleet.common.storage.FileSystemStorage;
+import io.pgfleet.common.task.ArchiveOptions;
 import io.pgfleet.coordinator.run.BackupFailedException;
 import io.pgfleet.coordinator.dispatch.TaskDispatcher;
 import io.pgfleet.coordinator.plan.BackupPlanner;
@@ -13,6 +14,8 @@ import io.pgfleet.coordinator.run.BackupOutcome;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.ExecutionException;
@@ -66,6 +69,41 @@ final class BackupCommand implements Callable<Integer> {
   @Option(names = "--task-partitions", defaultValue = "16", hidden = true)
   int taskPartitions;
 
+  @Option(names = "--format", paramLabel = "plain|custom|directory",
+      description = "Archive mode: one pg_dump archive of this format instead of pgfleet's parallel table dumps; "
+          + "restored with psql (plain) or pg_restore, not with pgfleet restore.")
+  String format;
+
+  @Option(names = "--dump-jobs", paramLabel = "N",
+      description = "Archive mode, directory format: pg_dump -j N (1 to 64, default 1).")
+  Integer dumpJobs;
+
+  @Option(names = {"-s", "--schema-only"}, description = "Archive mode: definitions only (pg_dump --schema-only).")
+  boolean schemaOnly;
+
+  @Option(names = {"-a", "--data-only"}, description = "Archive mode: rows only (pg_dump --data-only).")
+  boolean dataOnly;
+
+  @Option(names = {"-n", "--schema"}, paramLabel = "PATTERN",
+      description = "Archive mode: only schemas matching PATTERN (pg_dump -n; repeatable; each must match).")
+  List<String> schemas = new ArrayList<>();
+
+  @Option(names = {"-N", "--exclude-schema"}, paramLabel = "PATTERN",
+      description = "Archive mode: leave out schemas matching PATTERN (pg_dump -N; repeatable).")
+  List<String> excludeSchemas = new ArrayList<>();
+
+  @Option(names = {"-t", "--table"}, paramLabel = "PATTERN",
+      description = "Archive mode: only tables matching PATTERN (pg_dump -t; repeatable; each must match).")
+  List<String> tables = new ArrayList<>();
+
+  @Option(names = {"-T", "--exclude-table"}, paramLabel = "PATTERN",
+      description = "Archive mode: leave out tables matching PATTERN (pg_dump -T; repeatable).")
+  List<String> excludeTables = new ArrayList<>();
+
+  @Option(names = "--exclude-table-data", paramLabel = "PATTERN",
+      description = "Archive mode: dump the definition but not the rows of tables matching PATTERN (repeatable).")
+  List<String> excludeTableData = new ArrayList<>();
+
   @Override
   public Integer call() throws Exception {
     if (workers < 1 || workers > 64) {
@@ -77,6 +115,7 @@ final class BackupCommand implements Callable<Integer> {
     if (zstdLevel < 1 || zstdLevel > 19) {
       throw new UserError("--zstd-level " + zstdLevel + " is out of range: give 1 (fastest) to 19 (smallest)");
     }
+    ArchiveOptions archive = archiveOptions();
     BackupPlanner.PlanOptions plan = new BackupPlanner.PlanOptions(
         Formats.parseSize("--split-threshold", splitThreshold), Formats.parseSize("--chunk-size", chunkSize));
     PgConnectionInfo target = PgConnectionInfo.parse(url);
@@ -96,7 +135,7 @@ final class BackupCommand implements Callable<Integer> {
             Main.version(), plan))) {
       BackupOutcome outcome;
       try {
-        outcome = s.coordinator().backup(clusterName, target.database(), printer::backup)
+        outcome = s.coordinator().backup(clusterName, target.database(), archive, printer::backup)
             .toCompletionStage().toCompletableFuture().get(7, TimeUnit.DAYS);
       } catch (ExecutionException e) {
         printer.done();
@@ -107,15 +146,55 @@ final class BackupCommand implements Callable<Integer> {
       }
       printer.done();
       Manifest m = outcome.manifest();
-      System.err.printf("pgfleet: backup %s complete: %d tables, %s rows, %s stored in %s%n", m.backupId(),
-          m.tableCount(), Formats.count(m.totalRows()), Formats.bytes(m.totalBytes()),
-          Formats.duration(java.time.Duration.between(m.startedAt(), m.finishedAt())));
+      if (m.archiveMode()) {
+        System.err.printf("pgfleet: backup %s complete: %s pg_dump archive %s, %d file(s), %s stored in %s%n",
+            m.backupId(), m.archive().format(), m.archive().key(), m.archive().files().size(),
+            Formats.bytes(m.totalBytes()), Formats.duration(java.time.Duration.between(m.startedAt(), m.finishedAt())));
+      } else {
+        System.err.printf("pgfleet: backup %s complete: %d tables, %s rows, %s stored in %s%n", m.backupId(),
+            m.tableCount(), Formats.count(m.totalRows()), Formats.bytes(m.totalBytes()),
+            Formats.duration(java.time.Duration.between(m.startedAt(), m.finishedAt())));
+      }
       if (statsJson != null) {
         RunStats.write(statsJson, m);
       }
       System.out.println(m.backupId());
       System.out.flush();
       return 0;
+    }
+  }
+
+  /** The archive-mode request, or null for pgfleet mode; the pg_dump selection flags need --format. */
+  private ArchiveOptions archiveOptions() {
+    List<String> args = new ArrayList<>();
+    if (schemaOnly) {
+      args.add("--schema-only");
+    }
+    if (dataOnly) {
+      args.add("--data-only");
+    }
+    schemas.forEach(p -> args.add("--schema=" + p));
+    excludeSchemas.forEach(p -> args.add("--exclude-schema=" + p));
+    tables.forEach(p -> args.add("--table=" + p));
+    excludeTables.forEach(p -> args.add("--exclude-table=" + p));
+    excludeTableData.forEach(p -> args.add("--exclude-table-data=" + p));
+    if (format == null) {
+      if (!args.isEmpty() || dumpJobs != null) {
+        throw new UserError("--schema-only, --data-only, -n, -N, -t, -T, --exclude-table-data and --dump-jobs"
+            + " are pg_dump archive options: add --format plain|custom|directory (pgfleet mode backs up the whole"
+            + " database; select at restore time instead)");
+      }
+      return null;
+    }
+    int jobs = dumpJobs == null ? 1 : dumpJobs;
+    if (jobs > 1 && !format.equals("directory")) {
+      throw new UserError("--dump-jobs " + jobs + " needs --format directory (pg_dump writes in parallel only"
+          + " into a directory archive)");
+    }
+    try {
+      return new ArchiveOptions(format, jobs, args);
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage().replace("archive format", "--format").replace("archive jobs", "--dump-jobs"));
     }
   }
 

@@ -27,8 +27,11 @@ final class ListCommand implements Callable<Integer> {
     System.out.printf("%-24s %-20s %-24s %-20s %10s %7s %12s%n", "BACKUP", "CLUSTER", "DATABASE", "FINISHED",
         "SIZE", "TABLES", "ROWS");
     for (Manifest m : all) {
-      System.out.printf("%-24s %-20s %-24s %-20s %10s %7d %12s%n", m.backupId(), m.cluster(), m.database(),
-          TIME.format(m.finishedAt()), Formats.bytes(m.totalBytes()), m.tableCount(), Formats.count(m.totalRows()));
+      // An archive-mode backup has no per-table record: its TABLES column names its pg_dump format instead.
+      System.out.printf("%-24s %-20s %-24s %-20s %10s %7s %12s%n", m.backupId(), m.cluster(), m.database(),
+          TIME.format(m.finishedAt()), Formats.bytes(m.totalBytes()),
+          m.archiveMode() ? m.archive().format() : Long.toString(m.tableCount()),
+          m.archiveMode() ? "-" : Formats.count(m.totalRows()));
     }
     return 0;
   }

@@ -92,6 +92,9 @@ final class RestoreCommand implements Callable<Integer> {
     PgConnectionInfo to = PgConnectionInfo.parse(target);
     Storage storage = selection.open();
     Manifest m = selection.find(storage);
+    if (m.archiveMode()) {
+      throw new UserError(Restorer.archiveModeMessage(m));
+    }
     if (withGlobals && m.globals() == null) {
       throw new UserError("backup " + m.backupId() + " has no globals artifact (it was taken before pgfleet dumped"
           + " roles and tablespaces): restore without --with-globals, creating the roles first or adding --no-owner");

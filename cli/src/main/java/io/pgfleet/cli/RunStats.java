@@ -29,18 +29,12 @@ final class RunStats {
     s.put("runSeconds", Duration.between(m.startedAt(), m.finishedAt()).toMillis() / 1000.0);
     s.put("peakHeapBytes", peakHeap());
     s.put("maxHeapBytes", Runtime.getRuntime().maxMemory());
-    s.put("tasks", m.data().size() + 1 + (m.globals() == null ? 0 : 1));
-    ArtifactEntry longest = m.data().stream().max(Comparator.comparingLong(ArtifactEntry::elapsed))
-        .orElse(m.schema());
-    if (m.schema() != null && m.schema().elapsed() > longest.elapsed()) {
-      longest = m.schema();
-    }
-    if (m.globals() != null && m.globals().elapsed() > longest.elapsed()) {
-      longest = m.globals();
-    }
-    s.put("largestTaskSeconds", longest.elapsed() / 1000.0);
-    s.put("largestTask", longest.table() == null ? longest.kind()
-        : longest.table().qualified() + (longest.chunk() == null ? "" : " " + longest.chunk().describe()));
+    s.put("tasks", m.archiveMode() ? 1 : m.data().size() + (m.schema() == null ? 0 : 1) + (m.globals() == null ? 0 : 1));
+    ArtifactEntry longest = m.artifacts().stream().max(Comparator.comparingLong(ArtifactEntry::elapsed))
+        .orElse(null);
+    s.put("largestTaskSeconds", longest == null ? 0.0 : longest.elapsed() / 1000.0);
+    s.put("largestTask", longest == null ? null : m.archiveMode() ? "pg_dump archive" : longest.table() == null
+        ? longest.kind() : longest.table().qualified() + (longest.chunk() == null ? "" : " " + longest.chunk().describe()));
     try {
       Files.writeString(file, Json.write(s) + "\n");
     } catch (IOException e) {

@@ -39,6 +39,20 @@ final class ShowCommand implements Callable<Integer> {
         m.source().snapshot(), m.source().walLsn(), m.source().encoding());
     out.printf("taken     %s to %s (%s)%n", m.startedAt(), m.finishedAt(),
         Formats.duration(Duration.between(m.startedAt(), m.finishedAt())));
+    if (m.archiveMode()) {
+      Manifest.Archive a = m.archive();
+      out.printf("archive   %s pg_dump archive %s%s%s%n", a.format(), a.key(), a.jobs() > 1 ? ", -j " + a.jobs() : "",
+          a.args().isEmpty() ? "" : ", " + String.join(" ", a.args()));
+      out.printf("size      %s stored in %d files%n", Formats.bytes(m.totalBytes()), a.files().size());
+      out.println();
+      out.printf("%-56s %12s  %s%n", "FILE", "STORED", "SHA-256");
+      for (ArtifactEntry f : a.files()) {
+        out.printf("%-56s %12s  %s%n", f.key(), Formats.bytes(f.bytes()), f.sha256());
+      }
+      out.println();
+      out.println("restore   with psql/pg_restore, not pgfleet restore: see RESTORE.md in the backup's folder");
+      return 0;
+    }
     out.printf("size      %s stored, %s of COPY text, %s rows in %d tables, %d artifacts%n",
         Formats.bytes(m.totalBytes()), Formats.bytes(m.data().stream().mapToLong(ArtifactEntry::rawBytes).sum()),
         Formats.count(m.totalRows()), m.tableCount(), m.data().size() + (m.schema() == null ? 0 : 1)

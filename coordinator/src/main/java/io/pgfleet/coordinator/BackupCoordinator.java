@@ -19,6 +19,8 @@ import io.pgfleet.common.storage.ObjectWriter;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.stream.Sha256Counter;
 import io.pgfleet.common.task.GlobalsTask;
+import io.pgfleet.common.task.ArchiveOptions;
+import io.pgfleet.common.task.ArchiveTask;
 import io.pgfleet.common.task.TableDataTask;
 import io.pgfleet.common.task.Task;
 import io.pgfleet.coordinator.dispatch.TaskDispatcher;
@@ -174,6 +176,15 @@ public final class BackupCoordinator {
    * {@link BackupFailedException} whose message says why; either way the snapshot is released.
    */
   public Future<BackupOutcome> backup(String cluster, String database, Consumer<RunProgress> progress) {
+    return backup(cluster, database, null, progress);
+  }
+
+  /**
+   * Backs up one database, as one pg_dump archive when {@code archive} is not null (archive mode: one task under
+   * the same snapshot, held until it completes), else as pgfleet's schema and table-data tasks.
+   */
+  public Future<BackupOutcome> backup(String cluster, String database, ArchiveOptions archive,
+      Consumer<RunProgress> progress) {
     String runId = UUID.randomUUID().toString();
     Instant startedAt = Instant.now();
     String backupId = RepositoryLayout.newBackupId(startedAt);
@@ -183,7 +194,9 @@ public final class BackupCoordinator {
       try {
         List<TableInfo> tables = Catalog.tables(holder.connection());
         holder.lockTables(tables.stream().map(TableInfo::ref).toList(), options.lockTimeout());
-        BackupPlan plan = BackupPlanner.plan(holder, tables, cluster, database, runId, backupId, options.plan());
+        BackupPlan plan = archive != null
+            ? BackupPlanner.planArchive(holder, cluster, database, runId, backupId, archive)
+            : BackupPlanner.plan(holder, tables, cluster, database, runId, backupId, options.plan());
         return new BackupRun(plan, holder, startedAt, progress);
       } catch (Exception e) {
         holder.close();
@@ -256,7 +269,7 @@ public final class BackupCoordinator {
         // At-least-once delivery: a redelivered task reports again; its artifact is the same object, keep one.
         if (t.status() != BackupRun.Status.COMPLETED) {
           Payloads.TaskCompleted c = e.dataAs(Payloads.TaskCompleted.class);
-          t.completed(c.artifact());
+          t.completed(c.artifact(), c.files());
           if (run.allCompleted()) {
             finish(run);
           }
@@ -365,11 +378,14 @@ public final class BackupCoordinator {
     List<ArtifactEntry> data = new ArrayList<>();
     ArtifactEntry schema = null;
     ArtifactEntry globals = null;
+    Manifest.Archive archive = null;
     for (BackupRun.TaskState t : run.tasks()) {
       if (t.task() instanceof TableDataTask) {
         data.add(t.artifact());
       } else if (t.task() instanceof GlobalsTask) {
         globals = t.artifact();
+      } else if (t.task() instanceof ArchiveTask a) {
+        archive = new Manifest.Archive(a.format(), a.jobs(), a.args(), t.artifact().key(), List.copyOf(t.files()));
       } else {
         schema = t.artifact();
       }
@@ -377,13 +393,16 @@ public final class BackupCoordinator {
     data.sort(Comparator.comparing(ArtifactEntry::key));
     ArtifactEntry schemaArtifact = schema;
     ArtifactEntry globalsArtifact = globals;
+    Manifest.Archive archiveArtifacts = archive;
     run.end();
     report(run);
     vertx.executeBlocking(() -> {
       Instant finished = Instant.now();
       String guideKey = RepositoryLayout.RESTORE_GUIDE;
-      Manifest draft = manifest(plan, run, finished, schemaArtifact, globalsArtifact, data, guideKey, null);
-      byte[] guide = RestoreGuide.render(draft, data, schemaArtifact).getBytes(StandardCharsets.UTF_8);
+      Manifest draft = manifest(plan, run, finished, schemaArtifact, globalsArtifact, data, guideKey, null,
+          archiveArtifacts);
+      byte[] guide = (archiveArtifacts != null ? RestoreGuide.renderArchive(draft)
+          : RestoreGuide.render(draft, data, schemaArtifact)).getBytes(StandardCharsets.UTF_8);
       String guideSha;
       try (ObjectWriter w = storage.create(draft.objectKey(guideKey)); Sha256Counter sha = new Sha256Counter(w)) {
         sha.write(guide);
@@ -391,7 +410,8 @@ public final class BackupCoordinator {
         guideSha = sha.sha256();
         w.commit();
       }
-      Manifest m = manifest(plan, run, finished, schemaArtifact, globalsArtifact, data, guideKey, guideSha);
+      Manifest m = manifest(plan, run, finished, schemaArtifact, globalsArtifact, data, guideKey, guideSha,
+          archiveArtifacts);
       String key = RepositoryLayout.manifestKey(plan.cluster(), plan.database(), plan.backupId());
       if (!storage.createIfAbsent(key, Json.writePretty(m))) {
         throw new IllegalStateException("manifest " + key + " already exists: another writer committed backup "
@@ -422,11 +442,7 @@ public final class BackupCoordinator {
     Set<String> keep = new HashSet<>();
     keep.add(m.objectKey(RepositoryLayout.MANIFEST));
     keep.add(m.objectKey(m.restoreGuideKey()));
-    keep.add(m.objectKey(m.schema().key()));
-    if (m.globals() != null) {
-      keep.add(m.objectKey(m.globals().key()));
-    }
-    m.data().forEach(a -> keep.add(m.objectKey(a.key())));
+    m.artifacts().forEach(a -> keep.add(m.objectKey(a.key())));
     try {
       for (ObjectInfo o : storage.list(RepositoryLayout.backupPrefix(m.cluster(), m.database(), m.backupId()))) {
         if (!keep.contains(o.key())) {
@@ -439,10 +455,11 @@ public final class BackupCoordinator {
   }
 
   private Manifest manifest(BackupPlan plan, BackupRun run, Instant finished, ArtifactEntry schema,
-      ArtifactEntry globals, List<ArtifactEntry> data, String guideKey, String guideSha) {
+      ArtifactEntry globals, List<ArtifactEntry> data, String guideKey, String guideSha, Manifest.Archive archive) {
     return new Manifest(Manifest.FORMAT_VERSION, plan.backupId(), plan.runId(), plan.cluster(), plan.database(),
         plan.source(), run.startedAt(), finished, options.pgfleetVersion(),
-        io.pgfleet.common.pg.Catalog.COPY_SESSION_SETTINGS, schema, globals, data, guideKey, guideSha);
+        archive != null ? List.of() : io.pgfleet.common.pg.Catalog.COPY_SESSION_SETTINGS, schema, globals, data,
+        guideKey, guideSha, archive);
   }
 
   private void fail(BackupRun run, String reason) {

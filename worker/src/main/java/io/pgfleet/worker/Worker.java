@@ -12,11 +12,13 @@ import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.pg.PgTools;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.task.GlobalsTask;
+import io.pgfleet.common.task.ArchiveTask;
 import io.pgfleet.common.task.SchemaTask;
 import io.pgfleet.common.task.TableDataTask;
 import io.pgfleet.common.task.Task;
 import io.pgfleet.common.task.TaskHeader;
 import io.pgfleet.worker.dump.GlobalsDumper;
+import io.pgfleet.worker.dump.ArchiveDumper;
 import io.pgfleet.worker.dump.ProgressCounter;
 import io.pgfleet.worker.dump.SchemaDumper;
 import io.pgfleet.worker.dump.SessionPool;
@@ -53,6 +55,7 @@ public final class Worker {
   private final TableDumper tables;
   private final SchemaDumper schemas;
   private final GlobalsDumper globals;
+  private final ArchiveDumper archives;
   /** Warm snapshot sessions between the tasks of a run, closed 3 s after their last use. */
   private final SessionPool sessions = new SessionPool(3000);
   private long evictTimer = -1;
@@ -72,6 +75,7 @@ public final class Worker {
     this.tables = new TableDumper(storage, options.zstdLevel(), sessions);
     this.schemas = new SchemaDumper(storage, tools);
     this.globals = new GlobalsDumper(storage, tools);
+    this.archives = new ArchiveDumper(storage, tools);
   }
 
   public String id() {
@@ -130,14 +134,14 @@ public final class Worker {
     long progressTimer = vertx.setPeriodic(1000, id -> events.publish(EventTypes.TASK_PROGRESS, h.cluster(),
         h.database(), h.runId(), h.backupId(), h.taskId(),
         new Payloads.TaskProgress(h.taskId(), progress.rows(), progress.rawBytes(), progress.bytes())));
-    return executor.<ArtifactEntry>executeBlocking(() -> execute(task, progress), false)
+    return executor.<ArchiveDumper.Result>executeBlocking(() -> execute(task, progress), false)
         .transform(ar -> {
           vertx.cancelTimer(progressTimer);
           delivery.slotFree().run();
           if (ar.succeeded()) {
             return events.publish(EventTypes.TASK_COMPLETED, h.cluster(), h.database(), h.runId(), h.backupId(),
                 h.taskId(), new Payloads.TaskCompleted(h.taskId(), task.kind(), h.attempt(), options.workerId(),
-                    ar.result()));
+                    ar.result().artifact(), task instanceof ArchiveTask ? ar.result().files() : null));
           }
           Throwable e = ar.cause();
           boolean retryable = e instanceof TaskFailure f && f.retryable();
@@ -151,7 +155,8 @@ public final class Worker {
         });
   }
 
-  private ArtifactEntry execute(Task task, ProgressCounter progress) throws TaskFailure {
+  /** Runs the task; the result's {@code files} matter for archive tasks only (one artifact otherwise). */
+  private ArchiveDumper.Result execute(Task task, ProgressCounter progress) throws TaskFailure {
     TaskHeader h = task.header();
     MDC.put("run", h.runId());
     MDC.put("task", h.taskId());
@@ -166,17 +171,20 @@ public final class Worker {
       }
       long t0 = System.nanoTime();
       // Java 17: no pattern switch yet; Task is sealed, so these branches are all there is.
-      ArtifactEntry a;
-      if (task instanceof SchemaTask s) {
-        a = schemas.dump(s, target, progress);
+      ArchiveDumper.Result r;
+      if (task instanceof ArchiveTask at) {
+        r = archives.dump(at, target, progress);
+      } else if (task instanceof SchemaTask s) {
+        r = new ArchiveDumper.Result(schemas.dump(s, target, progress), null);
       } else if (task instanceof GlobalsTask g) {
-        a = globals.dump(g, target, progress);
+        r = new ArchiveDumper.Result(globals.dump(g, target, progress), null);
       } else {
-        a = tables.dump((TableDataTask) task, target, progress);
+        r = new ArchiveDumper.Result(tables.dump((TableDataTask) task, target, progress), null);
       }
+      ArtifactEntry a = r.artifact();
       LOG.info("worker {}: {} done: {} rows, {} bytes stored in {} ms", options.workerId(), task.describe(),
           a.rows(), a.bytes(), (System.nanoTime() - t0) / 1_000_000);
-      return a;
+      return r;
     } finally {
       MDC.clear();
     }

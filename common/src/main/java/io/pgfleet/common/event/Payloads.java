@@ -21,7 +21,12 @@ public final class Payloads {
 
   public record TaskProgress(String taskId, long rows, long rawBytes, long bytes) {}
 
-  public record TaskCompleted(String taskId, String kind, int attempt, String worker, ArtifactEntry artifact) {}
+  /**
+   * @param files for a pg_dump archive task: every object it wrote (one file, or each file of a directory archive),
+   *     with its own size and SHA-256; {@code artifact} then sums them up. Null for other kinds.
+   */
+  public record TaskCompleted(String taskId, String kind, int attempt, String worker, ArtifactEntry artifact,
+      List<ArtifactEntry> files) {}
 
   public record TaskFailed(String taskId, String kind, TableRef table, int attempt, String worker, String reason,
       boolean retryable) {}

@@ -11,7 +11,8 @@ import java.util.List;
  *     folder copied elsewhere stays whole
  *
  * @param kind {@code schema} (pg_dump custom archive), {@code globals} (pg_dumpall --globals-only SQL) or
- *     {@code table-data} (COPY text, compressed)
+ *     {@code table-data} (COPY text, compressed); in an archive-mode backup {@code pg-dump-plain},
+ *     {@code pg-dump-custom} or {@code pg-dump-directory}
  * @param table for table data: the table, schema and name exactly as in the catalog
  * @param columns for table data: the COPY column list, in order (generated columns left out)
  * @param rows rows copied (table data)

@@ -35,12 +35,7 @@ public final class BackupVerifier {
   }
 
   public Result verify(Manifest m) throws IOException {
-    List<ArtifactEntry> all = new ArrayList<>();
-    all.add(m.schema());
-    if (m.globals() != null) {
-      all.add(m.globals());
-    }
-    all.addAll(m.data());
+    List<ArtifactEntry> all = m.artifacts();
     List<Problem> problems = new ArrayList<>();
     long bytes = 0;
     for (ArtifactEntry a : all) {

@@ -11,9 +11,10 @@ import com.fasterxml.jackson.annotation.JsonTypeInfo;
 @JsonSubTypes({
   @JsonSubTypes.Type(value = SchemaTask.class, name = SchemaTask.KIND),
   @JsonSubTypes.Type(value = TableDataTask.class, name = TableDataTask.KIND),
-  @JsonSubTypes.Type(value = GlobalsTask.class, name = GlobalsTask.KIND)
+  @JsonSubTypes.Type(value = GlobalsTask.class, name = GlobalsTask.KIND),
+  @JsonSubTypes.Type(value = ArchiveTask.class, name = ArchiveTask.KIND)
 })
-public sealed interface Task permits SchemaTask, TableDataTask, GlobalsTask {
+public sealed interface Task permits SchemaTask, TableDataTask, GlobalsTask, ArchiveTask {
   TaskHeader header();
 
   /** The kind as it appears on the wire and in events. */

@@ -50,7 +50,7 @@ class CloudEventTest {
     ArtifactEntry artifact = new ArtifactEntry("data/00001.copy.zst", "table-data", new TableRef("public", "Ünï"),
         List.of("id", "name"), 5_000_000_000L, 9_000_000_000L, 1_234_567_890L, "ab".repeat(32), "cd".repeat(16),
         "rowsum128-sha256", "zstd", "none", "task-7", Chunk.ctid(2, 3, 100L, 200L), 1234L);
-    Payloads.TaskCompleted data = new Payloads.TaskCompleted("task-7", "table-data", 2, "worker-a", artifact);
+    Payloads.TaskCompleted data = new Payloads.TaskCompleted("task-7", "table-data", 2, "worker-a", artifact, null);
     CloudEvent e = CloudEvent.of("pgfleet/worker/worker-a", EventTypes.TASK_COMPLETED, "prod eu", "sales", "run-9",
         "20240102T030405Z-abcdef", "task-7", data);
 

@@ -73,6 +73,52 @@ public final class RestoreGuide {
     return sb.toString();
   }
 
+  /**
+   * RESTORE.md of an archive-mode backup: check the files, create the database, then the one psql or pg_restore
+   * command for the archive's format. pgfleet restore does not read these archives; the standard tools do.
+   */
+  public static String renderArchive(Manifest m) {
+    Manifest.Archive a = m.archive();
+    StringBuilder sb = new StringBuilder();
+    int major = m.source().serverVersionNum() / 10000;
+    sb.append("# Restoring backup ").append(m.backupId()).append(" (pg_dump archive)\n\n");
+    sb.append("Database `").append(m.database()).append("` of cluster `").append(m.cluster())
+        .append("`, PostgreSQL ").append(m.source().serverVersion()).append(", snapshot `")
+        .append(m.source().snapshot()).append("` at WAL ").append(m.source().walLsn()).append(".\n\n");
+    sb.append("A ").append(a.format()).append("-format pg_dump archive (`pg_dump --format=").append(a.format())
+        .append(a.jobs() > 1 ? " -j " + a.jobs() : "")
+        .append(a.args().isEmpty() ? "" : " " + String.join(" ", a.args().stream().map(RestoreGuide::shellWord).toList()))
+        .append("`), taken under the snapshot above: `").append(a.key()).append("`.\n\n");
+    String tool = a.format().equals("plain") ? "psql" : "pg_restore";
+    sb.append("Needs: `").append(tool).append("` of PostgreSQL ").append(major)
+        .append(" or newer, `createdb`, `sha256sum`, and a role allowed to create the objects (the original owners"
+            + " must exist").append(a.format().equals("plain") ? "" : ", or add `--no-owner`")
+        .append("). Run every command from this folder (the one holding this file); set the usual libpq variables"
+            + " (PGHOST, PGPORT, PGUSER, PGPASSWORD) for the target server. `pgfleet restore` does not restore"
+            + " archive-mode backups: these commands do.\n\n");
+    if (a.args().contains("--data-only")) {
+      sb.append("The archive holds rows only (`--data-only`): restore it into an existing database whose tables"
+          + " exist and are empty (set TARGET to it); the commands below create no database.\n\n");
+    }
+    sb.append("## 1. Check the files\n\n```sh\nsha256sum -c <<'EOF'\n");
+    for (ArtifactEntry f : a.files()) {
+      sb.append(f.sha256()).append("  ").append(f.key()).append('\n');
+    }
+    sb.append("EOF\n```\n\n");
+    sb.append("## 2. Create the target database and restore the archive\n\n");
+    sb.append("```sh\nexport TARGET=").append(shellQuote(m.database() + "_restored")).append('\n');
+    if (!a.args().contains("--data-only")) {
+      sb.append("createdb --template=template0 --encoding=").append(shellQuote(m.source().encoding()))
+          .append(" \"$TARGET\"\n");
+    }
+    sb.append(a.restoreCommand("\"$TARGET\"")).append("\n```\n");
+    return sb.toString();
+  }
+
+  private static String shellWord(String s) {
+    return s.matches("[A-Za-z0-9_.=-]+") ? s : shellQuote(s);
+  }
+
   /** Single-quotes for POSIX shells: safe for any identifier, including quotes and unicode. */
   static String shellQuote(String s) {
     return "'" + s.replace("'", "'\\''") + "'";

@@ -3,6 +3,8 @@ package io.pgfleet.coordinator.plan;
 import io.pgfleet.common.pg.PgIdent;
 import io.pgfleet.common.pg.TableInfo;
 import io.pgfleet.common.repository.RepositoryLayout;
+import io.pgfleet.common.task.ArchiveOptions;
+import io.pgfleet.common.task.ArchiveTask;
 import io.pgfleet.common.task.Chunk;
 import io.pgfleet.common.task.GlobalsTask;
 import io.pgfleet.common.task.SchemaTask;
@@ -91,6 +93,21 @@ public final class BackupPlanner {
         RepositoryLayout.globalsKey(cluster, database, backupId), now), serverVersion));
     return new BackupPlan(runId, backupId, cluster, database, holder.source(), List.copyOf(tasks), total,
         List.copyOf(notes));
+  }
+
+  /**
+   * The plan of an archive-mode run: one pg_dump archive task under the holder's snapshot. Its key names the
+   * archive without the execution id ({@code archive}); the worker adds the execution id and the extension.
+   */
+  public static BackupPlan planArchive(SnapshotHolder holder, String cluster, String database, String runId,
+      String backupId, ArchiveOptions archive) {
+    TaskHeader h = header(backupId, "archive", runId, cluster, database, holder.snapshot(),
+        RepositoryLayout.backupPrefix(cluster, database, backupId) + "archive", Instant.now());
+    String note = "archive mode: one " + archive.format() + " pg_dump archive"
+        + (archive.jobs() > 1 ? " with " + archive.jobs() + " jobs" : "")
+        + (archive.args().isEmpty() ? "" : " (" + String.join(" ", archive.args()) + ")");
+    return new BackupPlan(runId, backupId, cluster, database, holder.source(),
+        List.of(new ArchiveTask(h, holder.source().serverVersionNum(), archive)), 0, List.of(note));
   }
 
   private static TaskHeader header(String backupId, String id, String runId, String cluster, String database,

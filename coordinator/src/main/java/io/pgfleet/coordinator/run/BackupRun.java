@@ -26,6 +26,7 @@ public final class BackupRun {
     private long publishedAt;
     private long lastHeardAt;
     private ArtifactEntry artifact;
+    private java.util.List<ArtifactEntry> files;
     private long rows;
     private long rawBytes;
     private long bytes;
@@ -56,6 +57,11 @@ public final class BackupRun {
       return artifact;
     }
 
+    /** The objects of a completed pg_dump archive task (null for other kinds). */
+    public java.util.List<ArtifactEntry> files() {
+      return files;
+    }
+
     public void started() {
       lastHeardAt = System.currentTimeMillis();
       if (status != Status.COMPLETED) {
@@ -76,7 +82,12 @@ public final class BackupRun {
     }
 
     public void completed(ArtifactEntry a) {
+      completed(a, null);
+    }
+
+    public void completed(ArtifactEntry a, java.util.List<ArtifactEntry> archiveFiles) {
       artifact = a;
+      files = archiveFiles;
       status = Status.COMPLETED;
       rows = a.rows();
       rawBytes = a.rawBytes();

@@ -88,7 +88,22 @@ public final class Restorer {
     this.progress = progress;
   }
 
+  /**
+   * Why an archive-mode backup is not restored by pgfleet, and the one standard command that restores it (run from
+   * the backup's folder; RESTORE.md there has the full steps).
+   */
+  public static String archiveModeMessage(Manifest m) {
+    Manifest.Archive a = m.archive();
+    String cmd = a.restoreCommand("TARGET");
+    return "backup " + m.backupId() + " is a " + a.format() + " pg_dump archive (archive mode), which pgfleet"
+        + " restore does not load: in its folder run '" + cmd + "' (after createdb TARGET; RESTORE.md there has the"
+        + " checksums and every step)";
+  }
+
   public Result restore(Manifest m, PgConnectionInfo target, Options options) throws RestoreException {
+    if (m.archiveMode()) {
+      throw new RestoreException(archiveModeMessage(m));
+    }
     if (options.withGlobals() && m.globals() == null) {
       throw new RestoreException("backup " + m.backupId() + " has no globals artifact (it was taken before pgfleet"
           + " dumped roles and tablespaces): restore without --with-globals, creating the roles first or adding"

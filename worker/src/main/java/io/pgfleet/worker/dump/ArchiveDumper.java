@@ -1,0 +1,207 @@
+package io.pgfleet.worker.dump;
+
+import io.pgfleet.common.manifest.ArtifactEntry;
+import io.pgfleet.common.pg.PgConnectionInfo;
+import io.pgfleet.common.pg.PgTools;
+import io.pgfleet.common.repository.RepositoryLayout;
+import io.pgfleet.common.storage.ObjectWriter;
+import io.pgfleet.common.storage.Storage;
+import io.pgfleet.common.stream.Sha256Counter;
+import io.pgfleet.common.task.ArchiveOptions;
+import io.pgfleet.common.task.ArchiveTask;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+
+/**
+ * Runs the server major's {@code pg_dump --snapshot=S} in plain, custom or directory format with the task's
+ * selection flags. Plain and custom stream from pg_dump's stdout into one object, hashed on the way (no temporary
+ * file); a directory archive needs a directory to write into with {@code -j}, so it goes to a temporary directory
+ * whose files are then stored one object each under {@code archive.<exec>/}, and the directory is removed.
+ */
+public final class ArchiveDumper {
+  /** What a task wrote: its artifact (for an archive, the archive as psql or pg_restore is given it) and, for an archive, every object it consists of. */
+  public record Result(ArtifactEntry artifact, List<ArtifactEntry> files) {}
+
+  private final Storage storage;
+  private final PgTools tools;
+
+  public ArchiveDumper(Storage storage, PgTools tools) {
+    this.storage = storage;
+    this.tools = tools;
+  }
+
+  public Result dump(ArchiveTask task, PgConnectionInfo target, ProgressCounter progress) throws TaskFailure {
+    long started = System.nanoTime();
+    ArchiveOptions o = task.options();
+    String what = "dumping a " + o.format() + " pg_dump archive of " + target.database();
+    String taskKey = task.header().objectKey();
+    String folder = taskKey.substring(0, taskKey.lastIndexOf('/') + 1);
+    String key = folder + o.archiveName(RepositoryLayout.newExecutionId());
+    Path pgDump;
+    try {
+      pgDump = tools.find("pg_dump", task.serverVersionNum());
+    } catch (PgTools.ToolNotFoundException e) {
+      throw new TaskFailure(e.getMessage(), false, e);
+    }
+    List<String> cmd = new ArrayList<>(List.of(pgDump.toString(), "--format=" + o.pgDumpFormat(), "--no-password",
+        "--snapshot=" + task.header().snapshot()));
+    if (o.selects()) {
+      // Each -n/-t pattern must match something: a typo fails the backup instead of silently dumping less.
+      cmd.add("--strict-names");
+    }
+    cmd.addAll(o.args());
+    Path tmp = null;
+    try {
+      if (o.format().equals("directory")) {
+        tmp = Files.createTempDirectory("pgfleet-archive-");
+        Path dir = tmp.resolve("archive");
+        cmd.add("--jobs=" + o.jobs());
+        cmd.add("--file=" + dir);
+        run(cmd, target, what, null, progress);
+        List<ArtifactEntry> files = upload(dir, key, o, task, started, progress);
+        long total = files.stream().mapToLong(ArtifactEntry::bytes).sum();
+        ArtifactEntry archive = entry(key, o, total, null, task, started);
+        return new Result(archive, files);
+      }
+      try (ObjectWriter w = storage.create(key); Sha256Counter out = new Sha256Counter(w)) {
+        run(cmd, target, what, out, progress);
+        out.flush();
+        String sha = out.sha256();
+        w.commit();
+        ArtifactEntry file = entry(key, o, out.bytes(), sha, task, started);
+        return new Result(file, List.of(file));
+      }
+    } catch (TaskFailure e) {
+      throw e;
+    } catch (Exception e) {
+      throw Failures.classify(what, e, target);
+    } finally {
+      if (tmp != null) {
+        deleteTree(tmp);
+      }
+    }
+  }
+
+  /** Runs pg_dump, its stdout into {@code out} when given; fails with pg_dump's own error lines on one line. */
+  private static void run(List<String> cmd, PgConnectionInfo target, String what, Sha256Counter out,
+      ProgressCounter progress) throws Exception {
+    ProcessBuilder pb = new ProcessBuilder(cmd);
+    // The password reaches pg_dump through its environment, never its command line (visible in ps).
+    pb.environment().putAll(target.libpqEnvironment());
+    if (out == null) {
+      pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
+    }
+    Process p;
+    try {
+      p = pb.start();
+    } catch (IOException e) {
+      throw new TaskFailure(what + ": cannot start " + cmd.get(0) + ": " + e.getMessage(), false, e);
+    }
+    try {
+      CompletableFuture<String> stderr = CompletableFuture.supplyAsync(() -> tail(p.getErrorStream()));
+      if (out != null) {
+        try (InputStream in = p.getInputStream()) {
+          byte[] buf = new byte[1 << 16];
+          for (int n; (n = in.read(buf)) > 0; ) {
+            out.write(buf, 0, n);
+            progress.set(0, out.bytes(), out.bytes());
+          }
+        }
+      }
+      int rc = p.waitFor();
+      String err = stderr.get(30, TimeUnit.SECONDS).trim();
+      if (rc != 0) {
+        String lines = lastLines(err);
+        throw new TaskFailure(what + ": pg_dump exited with " + rc + ": " + lines, retryable(lines), null);
+      }
+    } finally {
+      p.destroyForcibly();
+    }
+  }
+
+  /** Stores each file of a directory archive as its own object, hashed on the way, in name order. */
+  private List<ArtifactEntry> upload(Path dir, String key, ArchiveOptions o, ArchiveTask task, long started,
+      ProgressCounter progress) throws IOException {
+    List<Path> paths;
+    try (Stream<Path> s = Files.walk(dir)) {
+      paths = s.filter(Files::isRegularFile).sorted(Comparator.comparing(Path::toString)).toList();
+    }
+    List<ArtifactEntry> files = new ArrayList<>();
+    long total = 0;
+    for (Path f : paths) {
+      String fileKey = key + dir.relativize(f).toString().replace('\\', '/');
+      try (ObjectWriter w = storage.create(fileKey); Sha256Counter out = new Sha256Counter(w)) {
+        Files.copy(f, (OutputStream) out);
+        out.flush();
+        String sha = out.sha256();
+        w.commit();
+        total += out.bytes();
+        progress.set(0, total, total);
+        files.add(entry(fileKey, o, out.bytes(), sha, task, started));
+      }
+    }
+    return files;
+  }
+
+  private static ArtifactEntry entry(String key, ArchiveOptions o, long bytes, String sha, ArchiveTask task,
+      long started) {
+    return new ArtifactEntry(RepositoryLayout.relativeToBackup(key), o.artifactKind(), null, null, 0, bytes, bytes,
+        sha, null, null, o.format().equals("plain") ? "none" : "pg_dump-" + o.format(), "none",
+        task.header().taskId(), null, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+  }
+
+  /** Only a lost connection is worth another attempt; a bad pattern or an unsupported server stays bad. */
+  private static boolean retryable(String err) {
+    String e = err.toLowerCase(java.util.Locale.ROOT);
+    return e.contains("server closed the connection") || e.contains("could not receive data")
+        || e.contains("connection to server") && !e.contains("password") && !e.contains("does not exist")
+        || e.contains("terminating connection");
+  }
+
+  private static String tail(InputStream err) {
+    try {
+      ByteArrayOutputStream b = new ByteArrayOutputStream();
+      err.transferTo(b);
+      String s = b.toString(StandardCharsets.UTF_8);
+      return s.length() > 8000 ? s.substring(s.length() - 8000) : s;
+    } catch (IOException e) {
+      return "";
+    }
+  }
+
+  private static String lastLines(String err) {
+    // pg_dump's "error:" and "detail:" lines say what went wrong; keep them on one line.
+    StringBuilder sb = new StringBuilder();
+    for (String l : err.split("\\R")) {
+      if (l.contains("error:") || l.contains("detail:") || l.contains("hint:")) {
+        sb.append(sb.length() == 0 ? "" : " / ").append(l.replaceFirst("^pg_dump: ", "").trim());
+      }
+    }
+    return sb.length() > 0 ? sb.toString() : err.replaceAll("\\s*\\R\\s*", " ");
+  }
+
+  private static void deleteTree(Path root) {
+    try (Stream<Path> s = Files.walk(root)) {
+      s.sorted(Comparator.reverseOrder()).forEach(p -> {
+        try {
+          Files.deleteIfExists(p);
+        } catch (IOException e) {
+          // best effort: a leftover temp file is logged by nobody and harms nothing but disk
+        }
+      });
+    } catch (IOException e) {
+      // the directory is gone already
+    }
+  }
+}
