@@ -87,6 +87,10 @@ public final class KafkaTaskQueue implements TaskQueue {
     props.put("max.poll.records", "16");
     props.put("session.timeout.ms", "20000");
     props.put("heartbeat.interval.ms", "3000");
+    // The client polls every 100 ms whatever runs (partitions are paused, never the poll loop), so a member that
+    // has not polled for a minute is stuck: let the group drop it then rather than after the default 5 minutes,
+    // during which a rebalance would wait for it and no worker would receive tasks.
+    props.put("max.poll.interval.ms", "60000");
     consumer = KafkaConsumer.create(vertx, props);
     // Commits, pauses and resumes queue behind the poll on the client's thread: a short poll keeps a finished
     // task's slot from idling for a whole poll interval.
