@@ -117,9 +117,23 @@ class BadInputIT {
     Cli.Result b = Cli.run("backup", PG.url(db), "--repo", repo.toString(), "--workers", "1",
         "--kafka", io.pgfleet.it.support.TestKafka.bootstrapServers());
     assertThat(b.exitCode()).as(b.err()).isZero();
-    Cli.Result r = Cli.run("restore", "--repo", repo.toString(), "--backup", "latest", "--target", PG.url(db));
-    assertOneLineError(r, "target database '" + db + "'");
-    assertThat(r.errorLines().get(0)).contains("is not empty");
+    // Into the database the backup came from: refused as such, whatever it holds.
+    Cli.Result source = Cli.run("restore", "--repo", repo.toString(), "--backup", "latest", "--target", PG.url(db));
+    assertOneLineError(source, "is the database backup");
+    assertThat(source.errorLines().get(0)).contains("--into-source");
+    // Into another database that has a table: refused as not empty.
+    String other = PG.uniqueDbName("nonempty_other");
+    PG.createDatabase(other);
+    try {
+      try (java.sql.Connection c = PG.connect(other); java.sql.Statement st = c.createStatement()) {
+        st.execute("CREATE TABLE already_here (id int)");
+      }
+      Cli.Result r = Cli.run("restore", "--repo", repo.toString(), "--backup", "latest", "--target", PG.url(other));
+      assertOneLineError(r, "target database '" + other + "'");
+      assertThat(r.errorLines().get(0)).contains("is not empty");
+    } finally {
+      PG.dropDatabase(other);
+    }
   }
 
   private static void assertOneLineError(Cli.Result r, String expected) {
