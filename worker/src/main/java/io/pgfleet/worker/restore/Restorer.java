@@ -124,6 +124,7 @@ public final class Restorer {
       // pg_restore -j needs a seekable archive file; the schema archive is small (no table data in it).
       Path schema = work.resolve("schema.dump");
       fetchVerified(m, m.schema(), schema);
+      LOG.debug("restore: tools found and schema archive fetched");
       List<String> listArgs = new ArrayList<>();
       List<String> notes = new ArrayList<>();
       if (!selection.isAll()) {
@@ -142,6 +143,7 @@ public final class Restorer {
         }
       }
       prepareTarget(m, target, options, tables);
+      LOG.debug("restore: target prepared");
       if (options.withGlobals()) {
         report(tables.size(), 0, 0, 0, 0, "roles and tablespaces");
         notes.addAll(new GlobalsRestorer(storage).apply(m, target).notes());
@@ -541,6 +543,7 @@ public final class Restorer {
       t.setDaemon(true);
       return t;
     });
+    report(byTable.size(), 0, 0, 0, 0, "table data");
     List<String> failures = new ArrayList<>();
     // One session per loading thread, reused from table to table: connecting costs more than a small table's load.
     Map<Thread, Connection> sessions = new ConcurrentHashMap<>();
