@@ -155,6 +155,39 @@ class MixedVersionsIT {
     roundTrip(major, bin, client);
   }
 
+  /**
+   * Tables split into chunks on every major the system client can dump: by ctid ranges from 14 on, by ranges of a
+   * single-column integer primary key before (no TID range scan there), and not at all, with a note, for a table
+   * without one. The restore must give the same content either way.
+   */
+  @ParameterizedTest(name = "PostgreSQL {0}")
+  @MethodSource("majors")
+  void tablesAreSplitOnEveryMajor(int major) throws Exception {
+    Path bin = systemBin();
+    assumeTrue(Files.isExecutable(bin.resolve("pg_dump")), "no system client in " + bin);
+    assumeTrue(major <= clientMajor(bin), "the system client cannot dump PostgreSQL " + major);
+    TestPostgres pg = SERVER.get(major);
+    String source = SOURCE.get(major);
+    Cli.Result b = withTools(bin, () -> Cli.run("backup", pg.url(source), "--repo", repo.toString(), "--workers",
+        "2", "--kafka", TestKafka.bootstrapServers(), "--split-threshold", "16kB", "--chunk-size", "8kB"));
+    assertThat(b.exitCode()).as(b.err()).isZero();
+    if (major >= 14) {
+      assertThat(b.err()).containsPattern("pgfleet: plan: table \"bank\"\\.\"accounts\" \\(~\\d+ kB of COPY text\\)"
+          + " split into \\d+ chunks by ctid range");
+    } else {
+      assertThat(b.err()).containsPattern("pgfleet: plan: table \"bank\"\\.\"accounts\" \\(~\\d+ kB\\) split into"
+          + " \\d+ chunks by ranges of its key id: PostgreSQL " + major + " has no TID range scan");
+      assertThat(b.err()).contains("not split: PostgreSQL " + major + " has no TID range scan (14+) and the table has"
+          + " no single-column integer primary key to split on");
+    }
+    String backupId = b.out().trim();
+    String target = newDatabaseName(pg, "mv_split_" + major);
+    Cli.Result r = withTools(bin, () -> Cli.run("restore", "--repo", repo.toString(), "--backup", backupId,
+        "--target", pg.url(target), "--jobs", "2"));
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    DatabaseComparison.compare(pg, source, target, comparingPgDump(major, bin)).assertEqual();
+  }
+
   /** Backup, the archive made by the expected pg_dump, restore into a new database, the same content. */
   private static void roundTrip(int major, Path bin, int client) throws Exception {
     TestPostgres pg = SERVER.get(major);
