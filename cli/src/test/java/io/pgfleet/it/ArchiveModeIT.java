@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pgfleet.it.support.BackupFiles;
 import io.pgfleet.it.support.Cli;
 import io.pgfleet.it.support.DatabaseComparison;
 import io.pgfleet.it.support.TestKafka;
@@ -175,25 +176,8 @@ class ArchiveModeIT {
 
   /** Runs the shell blocks of the backup's RESTORE.md in its folder, with TARGET set to {@code target}. */
   private static void runGuide(Path folder, String target) throws Exception {
-    String guide = Files.readString(folder.resolve("RESTORE.md"));
-    StringBuilder script = new StringBuilder("set -euo pipefail\n");
-    boolean inShell = false;
-    for (String line : guide.split("\n")) {
-      if (line.startsWith("```")) {
-        inShell = line.equals("```sh");
-        continue;
-      }
-      if (inShell) {
-        script.append(line.startsWith("export TARGET=") ? "export TARGET=" + target : line).append('\n');
-      }
-    }
-    assertThat(script.toString()).doesNotContain("pgfleet").containsAnyOf("psql ", "pg_restore ");
-    ProcessBuilder pb = new ProcessBuilder("bash", "-c", script.toString()).directory(folder.toFile())
-        .redirectErrorStream(true);
-    pb.environment().putAll(PG.libpqEnv());
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor()).as(script + "\n" + out).isZero();
+    String script = BackupFiles.runRestoreGuide(folder, target, PG);
+    assertThat(script).doesNotContain("pgfleet").containsAnyOf("psql ", "pg_restore ");
   }
 
   private static long count(String db, String from) throws Exception {

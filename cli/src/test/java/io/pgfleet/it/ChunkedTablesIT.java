@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pgfleet.it.support.BackupFiles;
 import io.pgfleet.it.support.Cli;
 import io.pgfleet.it.support.DatabaseComparison;
 import io.pgfleet.it.support.TestKafka;
 import io.pgfleet.it.support.TestPostgres;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -182,25 +182,8 @@ class ChunkedTablesIT {
     assertThat(ok.out()).contains("OK");
 
     // RESTORE.md names one COPY per chunk; run as written, it rebuilds the same database.
-    Path folder = manifestPath().getParent();
     String guided = newDatabaseName("chunked_guide");
-    StringBuilder script = new StringBuilder("set -euo pipefail\n");
-    boolean inShell = false;
-    for (String line : Files.readString(folder.resolve("RESTORE.md")).split("\n")) {
-      if (line.startsWith("```")) {
-        inShell = line.equals("```sh");
-        continue;
-      }
-      if (inShell) {
-        script.append(line.startsWith("export TARGET=") ? "export TARGET=" + guided : line).append('\n');
-      }
-    }
-    ProcessBuilder pb = new ProcessBuilder("bash", "-c", script.toString()).directory(folder.toFile())
-        .redirectErrorStream(true);
-    pb.environment().putAll(PG.libpqEnv());
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor()).as(out).isZero();
+    BackupFiles.runRestoreGuide(manifestPath().getParent(), guided, PG);
     DatabaseComparison.compare(PG, source, guided).assertEqual();
   }
 
@@ -213,12 +196,7 @@ class ChunkedTablesIT {
         .min(Comparator.comparingLong((JsonNode a) -> a.get("rawBytes").asLong())).orElseThrow();
     String key = victim.get("key").asText();
     Path file = manifestPath().resolveSibling(key);
-    try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-      f.seek(f.length() / 2);
-      int b = f.read();
-      f.seek(f.length() / 2);
-      f.write(b ^ 0x01);
-    }
+    BackupFiles.flipMiddleByte(file);
 
     String target = newDatabaseName("chunked_bad");
     Cli.Result r = Cli.run("restore", "--repo", repo.toString(), "--backup", backupId, "--target", PG.url(target));

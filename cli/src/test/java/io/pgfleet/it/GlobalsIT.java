@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pgfleet.it.support.BackupFiles;
 import io.pgfleet.it.support.Cli;
 import io.pgfleet.it.support.TestKafka;
 import io.pgfleet.it.support.TestPostgres;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -166,12 +166,7 @@ class GlobalsIT {
   @Order(5)
   void aCorruptGlobalsArtifactIsNamedByVerifyAndRestore() throws Exception {
     String key = JSON.readTree(manifest().toFile()).get("globals").get("key").asText();
-    try (RandomAccessFile f = new RandomAccessFile(manifest().resolveSibling(key).toFile(), "rw")) {
-      f.seek(f.length() / 2);
-      int b = f.read();
-      f.seek(f.length() / 2);
-      f.write(b ^ 0x01);
-    }
+    BackupFiles.flipMiddleByte(manifest().resolveSibling(key));
     Cli.Result v = Cli.run("verify", "--repo", repo.toString(), "--backup", backupId);
     assertThat(v.exitCode()).isEqualTo(1);
     assertThat(v.err()).contains(key).contains("SHA-256");

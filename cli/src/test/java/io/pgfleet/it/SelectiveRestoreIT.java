@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pgfleet.it.support.BackupFiles;
 import io.pgfleet.it.support.Cli;
 import io.pgfleet.it.support.DatabaseComparison;
 import io.pgfleet.it.support.TestKafka;
 import io.pgfleet.it.support.TestPostgres;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -309,12 +309,7 @@ class SelectiveRestoreIT {
     assertThat(key).isNotNull();
     Path artifact = manifest.resolveSibling(key);
     byte[] original = Files.readAllBytes(artifact);
-    try (RandomAccessFile f = new RandomAccessFile(artifact.toFile(), "rw")) {
-      f.seek(f.length() / 2);
-      int b = f.read();
-      f.seek(f.length() / 2);
-      f.write(b ^ 0x01);
-    }
+    BackupFiles.flipMiddleByte(artifact);
     try {
       String target = db("sel_corrupt");
       Cli.Result r = restore(target);

@@ -4,11 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.pgfleet.it.support.BackupFiles;
 import io.pgfleet.it.support.Cli;
 import io.pgfleet.it.support.DatabaseComparison;
 import io.pgfleet.it.support.TestKafka;
 import io.pgfleet.it.support.TestPostgres;
-import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -128,25 +128,7 @@ class TrapsRoundTripIT {
   @Test
   @Order(4)
   void restoreGuideRebuildsTheDatabaseWithStandardToolsOnly() throws Exception {
-    Path folder = manifest().getParent();
-    String guide = Files.readString(folder.resolve("RESTORE.md"));
-    StringBuilder script = new StringBuilder("set -euo pipefail\n");
-    boolean inShell = false;
-    for (String line : guide.split("\n")) {
-      if (line.startsWith("```")) {
-        inShell = line.equals("```sh");
-        continue;
-      }
-      if (inShell) {
-        script.append(line.startsWith("export TARGET=") ? "export TARGET=" + guided : line).append('\n');
-      }
-    }
-    ProcessBuilder pb = new ProcessBuilder("bash", "-c", script.toString()).directory(folder.toFile())
-        .redirectErrorStream(true);
-    pb.environment().putAll(PG.libpqEnv());
-    Process p = pb.start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor()).as(out).isZero();
+    BackupFiles.runRestoreGuide(manifest().getParent(), guided, PG);
     DatabaseComparison.compare(PG, source, guided).assertEqual();
   }
 
@@ -158,12 +140,7 @@ class TrapsRoundTripIT {
       artifact = s.filter(p -> p.getFileName().toString().startsWith("00002.")).findFirst().orElseThrow();
     }
     String name = "data/" + artifact.getFileName();
-    try (RandomAccessFile f = new RandomAccessFile(artifact.toFile(), "rw")) {
-      f.seek(f.length() / 2);
-      int b = f.read();
-      f.seek(f.length() / 2);
-      f.write(b ^ 0x01);
-    }
+    BackupFiles.flipMiddleByte(artifact);
     Cli.Result v = Cli.run("verify", "--repo", repo.toString(), "--backup", backupId);
     assertThat(v.exitCode()).isEqualTo(1);
     assertThat(v.err()).contains(name).contains("SHA-256");
