@@ -5,7 +5,7 @@ import io.pgfleet.common.manifest.Manifest;
 import io.pgfleet.common.pg.ClusterDirectory;
 import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.pg.PgErrors;
-import io.pgfleet.common.storage.FileSystemStorage;
+import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.task.ArchiveOptions;
 import io.pgfleet.coordinator.run.BackupFailedException;
 import io.pgfleet.coordinator.dispatch.TaskDispatcher;
@@ -33,7 +33,7 @@ final class BackupCommand implements Callable<Integer> {
       description = "postgresql://user[:password]@host[:port]/database[?sslmode=...] (or PGPASSWORD)")
   String url;
 
-  @Option(names = "--repo", required = true, description = "Repository directory (created if missing).")
+  @Option(names = "--repo", required = true, description = "Repository: a directory (created if missing), or gs://BUCKET/PREFIX.")
   String repo;
 
   @Option(names = "--workers", defaultValue = "2", description = "Worker instances (default ${DEFAULT-VALUE}).")
@@ -123,7 +123,7 @@ final class BackupCommand implements Callable<Integer> {
     if (!clusterName.matches("[A-Za-z0-9_-]{1,64}")) {
       throw new UserError("--cluster '" + clusterName + "' is not a valid name: use 1-64 letters, digits, '_' or '-'");
     }
-    FileSystemStorage storage = Repositories.forWriting(repo);
+    Storage storage = Repositories.forWriting(repo);
     preflight(target);
 
     ProgressPrinter printer = new ProgressPrinter(System.err);

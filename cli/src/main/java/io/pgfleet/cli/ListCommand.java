@@ -14,7 +14,7 @@ final class ListCommand implements Callable<Integer> {
   private static final DateTimeFormatter TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'").withZone(ZoneOffset.UTC);
 
-  @Option(names = "--repo", required = true, description = "Repository directory.")
+  @Option(names = "--repo", required = true, description = "Repository: a directory, or gs://BUCKET/PREFIX.")
   String repo;
 
   @Override

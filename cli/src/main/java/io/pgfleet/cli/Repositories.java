@@ -1,14 +1,37 @@
 package io.pgfleet.cli;
 
 import io.pgfleet.common.storage.FileSystemStorage;
+import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.storage.StorageException;
+import io.pgfleet.storage.gcs.GcsLocation;
+import io.pgfleet.storage.gcs.GcsStorage;
 import java.nio.file.Path;
+import java.util.function.Supplier;
 
-/** Opens the repository named by --repo. Only local directories exist today; gs:// and s3:// come next. */
+/** Opens the repository named by --repo: a local directory, or {@code gs://bucket/prefix}. s3:// comes next. */
 final class Repositories {
+  /**
+   * Test hook, never set in production: the name of a class implementing
+   * {@code Supplier<com.google.cloud.storage.Storage>} that hands out google-cloud-nio's in-memory LocalStorageHelper
+   * service, so ITs run the real CLI against "GCS" without a network. Because that helper rejects preconditions,
+   * a repository opened through this hook commits manifests by check-then-write under a JVM lock
+   * ({@link GcsStorage.Options#withCheckThenWriteCommitForTestHelper()}); a real gs:// repository always commits with
+   * the doesNotExist precondition.
+   */
+  static final String GCS_TEST_SERVICE_PROPERTY = "pgfleet.test.gcs-helper-service";
+
   private Repositories() {}
 
-  static FileSystemStorage forWriting(String repo) {
+  static Storage forWriting(String repo) {
+    if (isGcs(repo)) {
+      GcsStorage s = gcs(repo);
+      try {
+        s.checkWritable();
+      } catch (StorageException e) {
+        throw new UserError(e.getMessage());
+      }
+      return s;
+    }
     Path p = path(repo);
     try {
       FileSystemStorage s = FileSystemStorage.open(p);
@@ -19,11 +42,49 @@ final class Repositories {
     }
   }
 
-  static FileSystemStorage forReading(String repo) {
+  static Storage forReading(String repo) {
+    if (isGcs(repo)) {
+      GcsStorage s = gcs(repo);
+      try {
+        s.checkReadable();
+      } catch (StorageException e) {
+        throw new UserError(e.getMessage());
+      }
+      return s;
+    }
     try {
       return FileSystemStorage.openExisting(path(repo));
     } catch (StorageException e) {
       throw new UserError(e.getMessage());
+    }
+  }
+
+  private static boolean isGcs(String repo) {
+    return repo != null && repo.regionMatches(true, 0, "gs://", 0, 5);
+  }
+
+  private static GcsStorage gcs(String repo) {
+    try {
+      GcsLocation location = GcsLocation.parse(repo);
+      String hook = System.getProperty(GCS_TEST_SERVICE_PROPERTY);
+      if (hook != null) {
+        return GcsStorage.on(testService(hook), location,
+            GcsStorage.Options.defaults().withCheckThenWriteCommitForTestHelper());
+      }
+      return GcsStorage.open(location);
+    } catch (StorageException e) {
+      throw new UserError(e.getMessage());
+    }
+  }
+
+  @SuppressWarnings("unchecked")
+  private static com.google.cloud.storage.Storage testService(String className) {
+    try {
+      Supplier<com.google.cloud.storage.Storage> supplier = (Supplier<com.google.cloud.storage.Storage>)
+          Class.forName(className).getDeclaredConstructor().newInstance();
+      return supplier.get();
+    } catch (ReflectiveOperationException | ClassCastException e) {
+      throw new IllegalStateException(GCS_TEST_SERVICE_PROPERTY + "=" + className + " is not a usable supplier", e);
     }
   }
 
@@ -32,8 +93,8 @@ final class Repositories {
       throw new UserError("--repo is empty: give the repository directory, e.g. --repo /var/backups/pgfleet");
     }
     if (repo.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*")) {
-      throw new UserError("repository '" + repo + "': only local directories are supported in this version"
-          + " (gs:// and s3:// are planned); give a directory path");
+      throw new UserError("repository '" + repo + "': only local directories and gs://BUCKET/PREFIX are supported"
+          + " in this version (s3:// is planned); give a directory path or a gs:// URL");
     }
     return Path.of(repo);
   }

@@ -155,10 +155,33 @@ public final class FileSystemStorage implements Storage {
   }
 
   @Override
+  public InputStream open(String key, long offset) throws IOException {
+    if (offset < 0) {
+      throw new IllegalArgumentException("negative offset " + offset + " reading object " + key);
+    }
+    FileChannel ch;
+    try {
+      ch = FileChannel.open(resolve(key), StandardOpenOption.READ);
+    } catch (NoSuchFileException e) {
+      throw new StorageException("object " + key + " is missing from repository " + root);
+    }
+    try {
+      ch.position(offset); // past the end, reads see end-of-file at once
+    } catch (IOException e) {
+      ch.close();
+      throw e;
+    }
+    return java.nio.channels.Channels.newInputStream(ch);
+  }
+
+  @Override
   public Optional<ObjectInfo> stat(String key) throws IOException {
     Path p = resolve(key);
     try {
       BasicFileAttributes a = Files.readAttributes(p, BasicFileAttributes.class);
+      if (!a.isRegularFile()) {
+        return Optional.empty(); // a directory is a key prefix, not an object (as on an object store)
+      }
       return Optional.of(new ObjectInfo(key, a.size(), a.lastModifiedTime().toInstant()));
     } catch (NoSuchFileException e) {
       return Optional.empty();

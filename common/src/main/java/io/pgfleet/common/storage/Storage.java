@@ -7,7 +7,9 @@ import java.util.List;
 import java.util.Optional;
 
 /**
- * An object store holding a pgfleet repository: a local directory today, Google Cloud Storage and S3 next.
+ * An object store holding a pgfleet repository: a local directory
+ * ({@link FileSystemStorage}) or Google Cloud Storage (module storage-gcs); S3 next. Every backend passes the same
+ * contract suite ({@code StorageContract} in common's test-jar).
  * Keys are '/'-separated relative paths that pgfleet generates (never raw identifiers).
  */
 public interface Storage extends Closeable {
@@ -18,13 +20,22 @@ public interface Storage extends Closeable {
    */
   ObjectWriter create(String key) throws IOException;
 
+  /** Reads a whole object; a missing object is a {@link StorageException} naming the key. */
   InputStream open(String key) throws IOException;
+
+  /**
+   * Reads an object from byte {@code offset} to its end (a range read: resuming a download, or reading one part of
+   * a large artifact). An offset at or past the end gives an empty stream; a negative one is an
+   * {@link IllegalArgumentException}; a missing object is a {@link StorageException} naming the key.
+   */
+  InputStream open(String key, long offset) throws IOException;
 
   Optional<ObjectInfo> stat(String key) throws IOException;
 
   /** Every object whose key starts with the prefix, at any depth, sorted by key. */
   List<ObjectInfo> list(String prefix) throws IOException;
 
+  /** Removes the object; deleting a key that holds no object is not an error (retention and retries repeat it). */
   void delete(String key) throws IOException;
 
   /**
