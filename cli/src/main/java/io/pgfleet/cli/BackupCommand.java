@@ -33,6 +33,9 @@ final class BackupCommand implements Callable<Integer> {
       description = "postgresql://user[:password]@host[:port]/database[?sslmode=...] (or PGPASSWORD)")
   String url;
 
+  @picocli.CommandLine.Mixin
+  EncryptionKeyOption encryption;
+
   @Option(names = "--repo", required = true, description = "Repository: a directory (created if missing), or gs://BUCKET/PREFIX.")
   String repo;
 
@@ -123,16 +126,18 @@ final class BackupCommand implements Callable<Integer> {
     if (!clusterName.matches("[A-Za-z0-9_-]{1,64}")) {
       throw new UserError("--cluster '" + clusterName + "' is not a valid name: use 1-64 letters, digits, '_' or '-'");
     }
+    io.pgfleet.common.crypto.MasterKey key = encryption.key();
     Storage storage = Repositories.forWriting(repo);
     preflight(target);
 
     ProgressPrinter printer = new ProgressPrinter(System.err);
     System.err.println("pgfleet: backing up " + target.redacted() + " into " + storage.describe() + " with "
-        + workers + " worker(s) x " + slots + " slot(s)" + (kafka == null ? " (embedded Kafka)" : " (Kafka " + kafka + ")"));
+        + workers + " worker(s) x " + slots + " slot(s)"
+        + (key == null ? "" : ", encrypted with key " + key.keyId()) + (kafka == null ? " (embedded Kafka)" : " (Kafka " + kafka + ")"));
     ClusterDirectory clusters = new ClusterDirectory(Map.of(clusterName, target.withDatabase("postgres")));
     try (Standalone s = Standalone.start(kafka, storage, clusters,
         new Standalone.Options(workers, slots, zstdLevel, Math.max(taskPartitions, workers * (slots + TaskDispatcher.PREFETCH)),
-            Main.version(), plan))) {
+            Main.version(), plan, key))) {
       BackupOutcome outcome;
       try {
         outcome = s.coordinator().backup(clusterName, target.database(), archive, printer::backup)

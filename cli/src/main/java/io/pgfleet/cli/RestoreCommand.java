@@ -57,6 +57,9 @@ final class RestoreCommand implements Callable<Integer> {
   @Option(names = "--if-exists", description = "With --clean: DROP ... IF EXISTS (no error for what is absent).")
   boolean ifExists;
 
+  @picocli.CommandLine.Mixin
+  EncryptionKeyOption encryption;
+
   @Option(names = "--with-globals",
       description = "First create the roles and tablespaces of the backup's cluster that the target server lacks "
           + "(existing ones are left unchanged; no passwords).")
@@ -105,7 +108,7 @@ final class RestoreCommand implements Callable<Integer> {
     long t0 = System.nanoTime();
     Restorer.Result result;
     try {
-      result = new Restorer(storage, PgTools.fromEnvironment(), printer::restore)
+      result = new Restorer(storage, PgTools.fromEnvironment(), printer::restore, encryption.key())
           .restore(m, to, new Restorer.Options(jobs, noOwner, chosen, mode, clean, ifExists, intoSource,
               withGlobals));
     } catch (Restorer.RestoreException e) {

@@ -39,6 +39,8 @@ final class ShowCommand implements Callable<Integer> {
         m.source().snapshot(), m.source().walLsn(), m.source().encoding());
     out.printf("taken     %s to %s (%s)%n", m.startedAt(), m.finishedAt(),
         Formats.duration(Duration.between(m.startedAt(), m.finishedAt())));
+    out.printf("encryption %s%n", m.encrypted() ? m.encryption().format() + ", master key id "
+        + m.encryption().keyId() : "none");
     if (m.archiveMode()) {
       Manifest.Archive a = m.archive();
       out.printf("archive   %s pg_dump archive %s%s%s%n", a.format(), a.key(), a.jobs() > 1 ? ", -j " + a.jobs() : "",
@@ -79,6 +81,11 @@ final class ShowCommand implements Callable<Integer> {
 
   private static void schemaObjects(Storage storage, Manifest m) throws IOException {
     if (m.schema() == null) {
+      return;
+    }
+    if (m.encrypted()) {
+      System.out.println("schema objects: not listed: the backup is encrypted (key " + m.encryption().keyId()
+          + "); pgfleet decrypt writes a plain copy");
       return;
     }
     Path pgRestore;

@@ -1,7 +1,10 @@
 package io.pgfleet.coordinator;
 
 import io.pgfleet.common.event.CloudEvent;
+import io.pgfleet.common.crypto.DataKeys;
+import io.pgfleet.common.crypto.MasterKey;
 import io.pgfleet.common.event.EventPublisher;
+import io.pgfleet.common.manifest.BackupEncryption;
 import io.pgfleet.common.event.EventTypes;
 import io.pgfleet.common.event.Payloads;
 import io.pgfleet.common.json.Json;
@@ -76,14 +79,20 @@ public final class BackupCoordinator {
    *     second) before it counts as lost and is published again as a new attempt
    */
   public record Options(int maxAttempts, Duration startTimeout, Duration silenceTimeout, Duration lockTimeout,
-      String pgfleetVersion, BackupPlanner.PlanOptions plan) {
+      String pgfleetVersion, BackupPlanner.PlanOptions plan, MasterKey encryptionKey) {
     public static Options defaults(String version) {
       return new Options(3, Duration.ofSeconds(120), Duration.ofSeconds(90), Duration.ofSeconds(30), version,
-          BackupPlanner.PlanOptions.defaults());
+          BackupPlanner.PlanOptions.defaults(), null);
     }
 
     public Options withPlan(BackupPlanner.PlanOptions next) {
-      return new Options(maxAttempts, startTimeout, silenceTimeout, lockTimeout, pgfleetVersion, next);
+      return new Options(maxAttempts, startTimeout, silenceTimeout, lockTimeout, pgfleetVersion, next,
+          encryptionKey);
+    }
+
+    /** Encrypts every backup with a fresh data key wrapped by {@code key} (null: store in the clear). */
+    public Options withEncryption(MasterKey key) {
+      return new Options(maxAttempts, startTimeout, silenceTimeout, lockTimeout, pgfleetVersion, plan, key);
     }
   }
 
@@ -197,6 +206,12 @@ public final class BackupCoordinator {
         BackupPlan plan = archive != null
             ? BackupPlanner.planArchive(holder, cluster, database, runId, backupId, archive)
             : BackupPlanner.plan(holder, tables, cluster, database, runId, backupId, options.plan());
+        if (options.encryptionKey() != null) {
+          // Only the wrapped data key travels with the tasks; each worker unwraps it with its own master key.
+          BackupEncryption e = DataKeys.newBackupKey(options.encryptionKey()).record();
+          plan = new BackupPlan(plan.runId(), plan.backupId(), plan.cluster(), plan.database(), plan.source(),
+              plan.tasks().stream().map(t -> t.withEncryption(e)).toList(), plan.estimatedBytes(), plan.notes());
+        }
         return new BackupRun(plan, holder, startedAt, progress);
       } catch (Exception e) {
         holder.close();
@@ -401,7 +416,8 @@ public final class BackupCoordinator {
       String guideKey = RepositoryLayout.RESTORE_GUIDE;
       Manifest draft = manifest(plan, run, finished, schemaArtifact, globalsArtifact, data, guideKey, null,
           archiveArtifacts);
-      byte[] guide = (archiveArtifacts != null ? RestoreGuide.renderArchive(draft)
+      byte[] guide = (draft.encrypted() ? RestoreGuide.renderEncrypted(draft)
+          : archiveArtifacts != null ? RestoreGuide.renderArchive(draft)
           : RestoreGuide.render(draft, data, schemaArtifact)).getBytes(StandardCharsets.UTF_8);
       String guideSha;
       try (ObjectWriter w = storage.create(draft.objectKey(guideKey)); Sha256Counter sha = new Sha256Counter(w)) {
@@ -459,7 +475,7 @@ public final class BackupCoordinator {
     return new Manifest(Manifest.FORMAT_VERSION, plan.backupId(), plan.runId(), plan.cluster(), plan.database(),
         plan.source(), run.startedAt(), finished, options.pgfleetVersion(),
         archive != null ? List.of() : io.pgfleet.common.pg.Catalog.COPY_SESSION_SETTINGS, schema, globals, data,
-        guideKey, guideSha, archive);
+        guideKey, guideSha, archive, plan.tasks().get(0).header().encryption());
   }
 
   private void fail(BackupRun run, String reason) {

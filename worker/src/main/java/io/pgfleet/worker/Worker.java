@@ -1,5 +1,8 @@
 package io.pgfleet.worker;
 
+import io.pgfleet.common.crypto.ArtifactCipher;
+import io.pgfleet.common.crypto.DataKeys;
+import io.pgfleet.common.crypto.MasterKey;
 import io.pgfleet.common.event.EventPublisher;
 import io.pgfleet.common.event.EventTypes;
 import io.pgfleet.common.event.Payloads;
@@ -45,8 +48,18 @@ import org.slf4j.MDC;
 public final class Worker {
   private static final Logger LOG = LoggerFactory.getLogger(Worker.class);
 
-  /** @param staticMembership true only for worker ids that are stable across restarts (see KafkaTaskQueue) */
-  public record Options(String workerId, int slots, int zstdLevel, boolean staticMembership) {}
+  /**
+   * @param staticMembership true only for worker ids that are stable across restarts (see KafkaTaskQueue)
+   * @param encryptionKey the master key that unwraps the data key of an encrypted backup's tasks; null when this
+   *     worker has none (a task of an encrypted backup then fails, naming the key id it needs). The key never
+   *     travels in a task: standalone passes it in-process, a fleet worker reads its own file or environment.
+   */
+  public record Options(String workerId, int slots, int zstdLevel, boolean staticMembership,
+      MasterKey encryptionKey) {
+    public Options(String workerId, int slots, int zstdLevel, boolean staticMembership) {
+      this(workerId, slots, zstdLevel, staticMembership, null);
+    }
+  }
 
   private final Vertx vertx;
   private final KafkaSettings kafka;
@@ -169,17 +182,23 @@ public final class Worker {
       } catch (IllegalArgumentException e) {
         throw new TaskFailure(e.getMessage(), false, e);
       }
+      ArtifactCipher cipher;
+      try {
+        cipher = ArtifactCipher.forBackup(h.encryption(), options.encryptionKey(), "backup " + h.backupId());
+      } catch (DataKeys.WrongKeyException e) {
+        throw new TaskFailure("worker " + options.workerId() + ": " + e.getMessage(), false, e);
+      }
       long t0 = System.nanoTime();
       // Java 17: no pattern switch yet; Task is sealed, so these branches are all there is.
       ArchiveDumper.Result r;
       if (task instanceof ArchiveTask at) {
-        r = archives.dump(at, target, progress);
+        r = archives.dump(at, target, cipher, progress);
       } else if (task instanceof SchemaTask s) {
-        r = new ArchiveDumper.Result(schemas.dump(s, target, progress), null);
+        r = new ArchiveDumper.Result(schemas.dump(s, target, cipher, progress), null);
       } else if (task instanceof GlobalsTask g) {
-        r = new ArchiveDumper.Result(globals.dump(g, target, progress), null);
+        r = new ArchiveDumper.Result(globals.dump(g, target, cipher, progress), null);
       } else {
-        r = new ArchiveDumper.Result(tables.dump((TableDataTask) task, target, progress), null);
+        r = new ArchiveDumper.Result(tables.dump((TableDataTask) task, target, cipher, progress), null);
       }
       ArtifactEntry a = r.artifact();
       LOG.info("worker {}: {} done: {} rows, {} bytes stored in {} ms", options.workerId(), task.describe(),

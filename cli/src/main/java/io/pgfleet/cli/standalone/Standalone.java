@@ -1,5 +1,6 @@
 package io.pgfleet.cli.standalone;
 
+import io.pgfleet.common.crypto.MasterKey;
 import io.pgfleet.common.kafka.KafkaSettings;
 import io.pgfleet.common.kafka.Topics;
 import io.pgfleet.common.pg.ClusterDirectory;
@@ -21,8 +22,18 @@ import org.slf4j.LoggerFactory;
  * Each worker has its own Kafka clients and group membership, exactly as a worker process in a fleet would.
  */
 public final class Standalone implements AutoCloseable {
+  /**
+   * @param encryptionKey the master key when backups are encrypted, else null. The coordinator wraps each backup's
+   *     data key with it and the in-process workers unwrap with it; it never travels through Kafka (a fleet worker
+   *     reads its own copy from its file or environment).
+   */
   public record Options(int workers, int slotsPerWorker, int zstdLevel, int taskPartitions, String pgfleetVersion,
-      BackupPlanner.PlanOptions plan) {}
+      BackupPlanner.PlanOptions plan, MasterKey encryptionKey) {
+    public Options(int workers, int slotsPerWorker, int zstdLevel, int taskPartitions, String pgfleetVersion,
+        BackupPlanner.PlanOptions plan) {
+      this(workers, slotsPerWorker, zstdLevel, taskPartitions, pgfleetVersion, plan, null);
+    }
+  }
 
   private final EmbeddedKafka embedded;
   private final Vertx vertx;
@@ -47,14 +58,15 @@ public final class Standalone implements AutoCloseable {
       Topics.ensure(kafka, new Topics.Layout(o.taskPartitions(), 4, (short) 1));
       vertx = Vertx.vertx();
       BackupCoordinator coordinator = new BackupCoordinator(vertx, kafka, storage, clusters,
-          BackupCoordinator.Options.defaults(o.pgfleetVersion()).withPlan(o.plan()));
+          BackupCoordinator.Options.defaults(o.pgfleetVersion()).withPlan(o.plan())
+              .withEncryption(o.encryptionKey()));
       Standalone s = new Standalone(embedded, kafka, vertx, coordinator);
       String prefix = "standalone-" + Long.toHexString(System.nanoTime() & 0xffffff) + "-w";
       PgTools tools = PgTools.fromEnvironment();
       List<Future<Void>> starts = new ArrayList<>();
       for (int i = 1; i <= o.workers(); i++) {
         Worker w = new Worker(vertx, kafka, storage, clusters, tools,
-            new Worker.Options(prefix + i, o.slotsPerWorker(), o.zstdLevel(), false));
+            new Worker.Options(prefix + i, o.slotsPerWorker(), o.zstdLevel(), false, o.encryptionKey()));
         s.workers.add(w);
         starts.add(w.start());
       }

@@ -9,11 +9,13 @@ import java.util.List;
  *
  * @param globals the cluster's roles and tablespaces ({@code globals.<exec>.sql}); null in manifests written before
  *     pgfleet dumped them
+ * @param encryption how the artifacts are encrypted (format, master key id, wrapped data key); null for a backup
+ *     stored in the clear and in manifests written before pgfleet encrypted
  */
 public record Manifest(int formatVersion, String backupId, String runId, String cluster, String database,
     SourceInfo source, Instant startedAt, Instant finishedAt, String pgfleetVersion, List<String> copySettings,
     ArtifactEntry schema, ArtifactEntry globals, List<ArtifactEntry> data, String restoreGuideKey,
-    String restoreGuideSha256, Archive archive) {
+    String restoreGuideSha256, Archive archive, BackupEncryption encryption) {
 
   public static final int FORMAT_VERSION = 1;
 
@@ -48,6 +50,19 @@ public record Manifest(int formatVersion, String backupId, String runId, String 
         default -> "pg_restore --exit-on-error" + (jobs > 1 ? " -j " + jobs : "") + " -d " + target + " " + key;
       };
     }
+  }
+
+  /** True when the artifacts are stored encrypted and need the master key of {@code encryption().keyId()}. */
+  public boolean encrypted() {
+    return encryption != null;
+  }
+
+  /** The same manifest with other artifacts, guide and encryption: what {@code pgfleet decrypt} writes. */
+  public Manifest withArtifacts(ArtifactEntry schema, ArtifactEntry globals, List<ArtifactEntry> data,
+      Archive archive, String restoreGuideSha256, BackupEncryption encryption) {
+    return new Manifest(formatVersion, backupId, runId, cluster, database, source, startedAt, finishedAt,
+        pgfleetVersion, copySettings, schema, globals, data, restoreGuideKey, restoreGuideSha256, archive,
+        encryption);
   }
 
   /** True for a backup taken in archive mode (one pg_dump archive rather than pgfleet's schema and table data). */

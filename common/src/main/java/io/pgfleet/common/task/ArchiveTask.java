@@ -43,4 +43,9 @@ public record ArchiveTask(TaskHeader header, int serverVersionNum, String format
   public ArchiveTask withAttempt(int attempt) {
     return new ArchiveTask(header.withAttempt(attempt), serverVersionNum, format, jobs, args);
   }
+
+  @Override
+  public ArchiveTask withEncryption(io.pgfleet.common.manifest.BackupEncryption encryption) {
+    return new ArchiveTask(header.withEncryption(encryption), serverVersionNum, format, jobs, args);
+  }
 }

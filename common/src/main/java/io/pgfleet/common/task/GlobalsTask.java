@@ -22,4 +22,9 @@ public record GlobalsTask(TaskHeader header, int serverVersionNum) implements Ta
   public GlobalsTask withAttempt(int attempt) {
     return new GlobalsTask(header.withAttempt(attempt), serverVersionNum);
   }
+
+  @Override
+  public GlobalsTask withEncryption(io.pgfleet.common.manifest.BackupEncryption encryption) {
+    return new GlobalsTask(header.withEncryption(encryption), serverVersionNum);
+  }
 }

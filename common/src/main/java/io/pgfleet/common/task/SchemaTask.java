@@ -22,4 +22,9 @@ public record SchemaTask(TaskHeader header, int serverVersionNum) implements Tas
   public SchemaTask withAttempt(int attempt) {
     return new SchemaTask(header.withAttempt(attempt), serverVersionNum);
   }
+
+  @Override
+  public SchemaTask withEncryption(io.pgfleet.common.manifest.BackupEncryption encryption) {
+    return new SchemaTask(header.withEncryption(encryption), serverVersionNum);
+  }
 }

@@ -36,4 +36,9 @@ public record TableDataTask(TaskHeader header, TableRef table, List<String> colu
   public TableDataTask withAttempt(int attempt) {
     return new TableDataTask(header.withAttempt(attempt), table, columns, estimatedBytes, chunk);
   }
+
+  @Override
+  public TableDataTask withEncryption(io.pgfleet.common.manifest.BackupEncryption encryption) {
+    return new TableDataTask(header.withEncryption(encryption), table, columns, estimatedBytes, chunk);
+  }
 }

@@ -24,4 +24,7 @@ public sealed interface Task permits SchemaTask, TableDataTask, GlobalsTask, Arc
   String describe();
 
   Task withAttempt(int attempt);
+
+  /** The same task carrying its backup's wrapped data key (see {@link TaskHeader#encryption()}). */
+  Task withEncryption(io.pgfleet.common.manifest.BackupEncryption encryption);
 }

@@ -115,6 +115,49 @@ public final class RestoreGuide {
     return sb.toString();
   }
 
+  /**
+   * RESTORE.md of an encrypted backup: the stored objects are ciphertext, so the standard tools need them decrypted
+   * first; {@code pgfleet decrypt} writes them with a RESTORE.md of the plain layout, and the format is described
+   * here so that a decryptor can be written without pgfleet.
+   */
+  public static String renderEncrypted(Manifest m) {
+    StringBuilder sb = new StringBuilder();
+    sb.append("# Restoring backup ").append(m.backupId()).append(" (encrypted)\n\n");
+    sb.append("Database `").append(m.database()).append("` of cluster `").append(m.cluster())
+        .append("`, PostgreSQL ").append(m.source().serverVersion()).append(", snapshot `")
+        .append(m.source().snapshot()).append("` at WAL ").append(m.source().walLsn()).append(".\n\n");
+    sb.append("Every artifact of this backup is encrypted (`").append(m.encryption().format())
+        .append("`) with a data key wrapped by the master key with id `").append(m.encryption().keyId())
+        .append("` (the first 8 bytes of the SHA-256 of the 32-byte key, hex). The standard tools cannot read the"
+            + " files here directly.\n\n");
+    sb.append("## 1. Check the stored files (no key needed)\n\n```sh\nsha256sum -c <<'EOF'\n");
+    for (ArtifactEntry a : m.artifacts()) {
+      sb.append(a.sha256()).append("  ").append(a.key()).append('\n');
+    }
+    sb.append("EOF\n```\n\n");
+    sb.append("## 2. Decrypt\n\n```sh\npgfleet decrypt --repo <repo> --backup ").append(m.backupId())
+        .append(" --out ./plain --encryption-key-file <file holding key ").append(m.encryption().keyId())
+        .append(">\n```\n\n");
+    sb.append("`./plain` then holds the same files in the clear (same names), a `manifest.json` without encryption"
+        + " and its own `RESTORE.md` with the `pg_restore`/`psql`/`zstd` commands; follow it from there.\n\n");
+    sb.append("`pgfleet restore --repo <repo> --backup ").append(m.backupId())
+        .append(" --target postgresql://... --encryption-key-file <file>` restores directly.\n\n");
+    sb.append("## Writing your own decryptor\n\n");
+    sb.append("1. Data key: base64-decode `encryption.wrappedKey` of `manifest.json` (60 bytes): nonce = bytes"
+        + " 0-11, ciphertext+tag = bytes 12-59. AES-256-GCM-decrypt with the master key, 128-bit tag, AAD the"
+        + " ASCII bytes `pgfleet-data-key-v1`: 32 bytes, the data key.\n");
+    sb.append("2. Each artifact: a 16-byte header (`PGFE`, the byte 1, three zero bytes, an 8-byte nonce prefix),"
+        + " then chunks of 65536 plaintext bytes stored as 65552 bytes (ciphertext and 16-byte tag); the last"
+        + " chunk holds 0 to 65536 plaintext bytes (16 to 65552 stored bytes) and ends the file.\n");
+    sb.append("3. Chunk i (from 0): AES-256-GCM with the data key, nonce = the 8-byte prefix followed by i as 4"
+        + " bytes big-endian, AAD = the artifact's `key` from the manifest (UTF-8, e.g. `data/00001.0d269134.copy.zst`)"
+        + " followed by i as 8 bytes big-endian and one byte, 1 for the last chunk and 0 for the others. Any"
+        + " failing tag means the file is damaged, truncated or reordered: stop.\n");
+    sb.append("4. The concatenated plaintext is the file described in docs/repository-format.md (for `data/` a zstd"
+        + " frame of COPY text, for `schema.*.dump` a pg_dump custom archive, for `globals.*.sql` SQL).\n");
+    return sb.toString();
+  }
+
   private static String shellWord(String s) {
     return s.matches("[A-Za-z0-9_.=-]+") ? s : shellQuote(s);
   }

@@ -1,5 +1,6 @@
 package io.pgfleet.worker.dump;
 
+import io.pgfleet.common.crypto.ArtifactCipher;
 import io.pgfleet.common.manifest.ArtifactEntry;
 import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.pg.PgTools;
@@ -41,7 +42,8 @@ public final class ArchiveDumper {
     this.tools = tools;
   }
 
-  public Result dump(ArchiveTask task, PgConnectionInfo target, ProgressCounter progress) throws TaskFailure {
+  public Result dump(ArchiveTask task, PgConnectionInfo target, ArtifactCipher cipher, ProgressCounter progress)
+      throws TaskFailure {
     long started = System.nanoTime();
     ArchiveOptions o = task.options();
     String what = "dumping a " + o.format() + " pg_dump archive of " + target.database();
@@ -68,18 +70,21 @@ public final class ArchiveDumper {
         Path dir = tmp.resolve("archive");
         cmd.add("--jobs=" + o.jobs());
         cmd.add("--file=" + dir);
-        run(cmd, target, what, null, progress);
-        List<ArtifactEntry> files = upload(dir, key, o, task, started, progress);
+        run(cmd, target, what, null, null, progress);
+        List<ArtifactEntry> files = upload(dir, key, o, task, cipher, started, progress);
         long total = files.stream().mapToLong(ArtifactEntry::bytes).sum();
-        ArtifactEntry archive = entry(key, o, total, null, task, started);
+        ArtifactEntry archive = entry(key, o, total, total, null, cipher, task, started);
         return new Result(archive, files);
       }
       try (ObjectWriter w = storage.create(key); Sha256Counter out = new Sha256Counter(w)) {
-        run(cmd, target, what, out, progress);
+        long plain;
+        try (OutputStream sink = cipher.encrypt(new KeepOpen(out), RepositoryLayout.relativeToBackup(key))) {
+          plain = run(cmd, target, what, sink, out, progress);
+        }
         out.flush();
         String sha = out.sha256();
         w.commit();
-        ArtifactEntry file = entry(key, o, out.bytes(), sha, task, started);
+        ArtifactEntry file = entry(key, o, plain, out.bytes(), sha, cipher, task, started);
         return new Result(file, List.of(file));
       }
     } catch (TaskFailure e) {
@@ -94,8 +99,8 @@ public final class ArchiveDumper {
   }
 
   /** Runs pg_dump, its stdout into {@code out} when given; fails with pg_dump's own error lines on one line. */
-  private static void run(List<String> cmd, PgConnectionInfo target, String what, Sha256Counter out,
-      ProgressCounter progress) throws Exception {
+  private static long run(List<String> cmd, PgConnectionInfo target, String what, OutputStream sink,
+      Sha256Counter out, ProgressCounter progress) throws Exception {
     ProcessBuilder pb = new ProcessBuilder(cmd);
     // The password reaches pg_dump through its environment, never its command line (visible in ps).
     pb.environment().putAll(target.libpqEnvironment());
@@ -108,14 +113,16 @@ public final class ArchiveDumper {
     } catch (IOException e) {
       throw new TaskFailure(what + ": cannot start " + cmd.get(0) + ": " + e.getMessage(), false, e);
     }
+    long plain = 0;
     try {
       CompletableFuture<String> stderr = CompletableFuture.supplyAsync(() -> tail(p.getErrorStream()));
       if (out != null) {
         try (InputStream in = p.getInputStream()) {
           byte[] buf = new byte[1 << 16];
           for (int n; (n = in.read(buf)) > 0; ) {
-            out.write(buf, 0, n);
-            progress.set(0, out.bytes(), out.bytes());
+            sink.write(buf, 0, n);
+            plain += n;
+            progress.set(0, plain, out.bytes());
           }
         }
       }
@@ -125,14 +132,15 @@ public final class ArchiveDumper {
         String lines = lastLines(err);
         throw new TaskFailure(what + ": pg_dump exited with " + rc + ": " + lines, retryable(lines), null);
       }
+      return plain;
     } finally {
       p.destroyForcibly();
     }
   }
 
   /** Stores each file of a directory archive as its own object, hashed on the way, in name order. */
-  private List<ArtifactEntry> upload(Path dir, String key, ArchiveOptions o, ArchiveTask task, long started,
-      ProgressCounter progress) throws IOException {
+  private List<ArtifactEntry> upload(Path dir, String key, ArchiveOptions o, ArchiveTask task, ArtifactCipher cipher,
+      long started, ProgressCounter progress) throws IOException {
     List<Path> paths;
     try (Stream<Path> s = Files.walk(dir)) {
       paths = s.filter(Files::isRegularFile).sorted(Comparator.comparing(Path::toString)).toList();
@@ -142,22 +150,25 @@ public final class ArchiveDumper {
     for (Path f : paths) {
       String fileKey = key + dir.relativize(f).toString().replace('\\', '/');
       try (ObjectWriter w = storage.create(fileKey); Sha256Counter out = new Sha256Counter(w)) {
-        Files.copy(f, (OutputStream) out);
+        long plain;
+        try (OutputStream sink = cipher.encrypt(new KeepOpen(out), RepositoryLayout.relativeToBackup(fileKey))) {
+          plain = Files.copy(f, sink);
+        }
         out.flush();
         String sha = out.sha256();
         w.commit();
         total += out.bytes();
         progress.set(0, total, total);
-        files.add(entry(fileKey, o, out.bytes(), sha, task, started));
+        files.add(entry(fileKey, o, plain, out.bytes(), sha, cipher, task, started));
       }
     }
     return files;
   }
 
-  private static ArtifactEntry entry(String key, ArchiveOptions o, long bytes, String sha, ArchiveTask task,
-      long started) {
-    return new ArtifactEntry(RepositoryLayout.relativeToBackup(key), o.artifactKind(), null, null, 0, bytes, bytes,
-        sha, null, null, o.format().equals("plain") ? "none" : "pg_dump-" + o.format(), "none",
+  private static ArtifactEntry entry(String key, ArchiveOptions o, long rawBytes, long bytes, String sha,
+      ArtifactCipher cipher, ArchiveTask task, long started) {
+    return new ArtifactEntry(RepositoryLayout.relativeToBackup(key), o.artifactKind(), null, null, 0, rawBytes, bytes,
+        sha, null, null, o.format().equals("plain") ? "none" : "pg_dump-" + o.format(), cipher.name(),
         task.header().taskId(), null, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
   }
 

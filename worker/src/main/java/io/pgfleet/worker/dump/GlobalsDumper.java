@@ -1,5 +1,6 @@
 package io.pgfleet.worker.dump;
 
+import io.pgfleet.common.crypto.ArtifactCipher;
 import io.pgfleet.common.manifest.ArtifactEntry;
 import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.pg.PgTools;
@@ -34,7 +35,8 @@ public final class GlobalsDumper {
     this.tools = tools;
   }
 
-  public ArtifactEntry dump(GlobalsTask task, PgConnectionInfo target, ProgressCounter progress) throws TaskFailure {
+  public ArtifactEntry dump(GlobalsTask task, PgConnectionInfo target, ArtifactCipher cipher, ProgressCounter progress)
+      throws TaskFailure {
     long started = System.nanoTime();
     String what = "dumping the globals (roles, tablespaces) of cluster " + task.header().cluster();
     String key = RepositoryLayout.executionKey(task.header().objectKey(), RepositoryLayout.newExecutionId());
@@ -61,9 +63,13 @@ public final class GlobalsDumper {
          Sha256Counter out = new Sha256Counter(w);
          InputStream in = p.getInputStream()) {
       byte[] buf = new byte[1 << 16];
-      for (int n; (n = in.read(buf)) > 0; ) {
-        out.write(buf, 0, n);
-        progress.set(0, out.bytes(), out.bytes());
+      long plain = 0;
+      try (java.io.OutputStream sink = cipher.encrypt(new KeepOpen(out), RepositoryLayout.relativeToBackup(key))) {
+        for (int n; (n = in.read(buf)) > 0; ) {
+          sink.write(buf, 0, n);
+          plain += n;
+          progress.set(0, plain, out.bytes());
+        }
       }
       out.flush();
       int rc = p.waitFor();
@@ -77,8 +83,8 @@ public final class GlobalsDumper {
       }
       String sha = out.sha256();
       w.commit();
-      return new ArtifactEntry(RepositoryLayout.relativeToBackup(key), GlobalsTask.KIND, null, null, 0, out.bytes(),
-          out.bytes(), sha, null, null, "none", "none", task.header().taskId(), null,
+      return new ArtifactEntry(RepositoryLayout.relativeToBackup(key), GlobalsTask.KIND, null, null, 0, plain,
+          out.bytes(), sha, null, null, "none", cipher.name(), task.header().taskId(), null,
           TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
     } catch (TaskFailure e) {
       throw e;

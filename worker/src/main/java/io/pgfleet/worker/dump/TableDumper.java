@@ -1,6 +1,7 @@
 package io.pgfleet.worker.dump;
 
 import com.github.luben.zstd.ZstdOutputStream;
+import io.pgfleet.common.crypto.ArtifactCipher;
 import io.pgfleet.common.manifest.ArtifactEntry;
 import io.pgfleet.common.pg.Catalog;
 import io.pgfleet.common.pg.PgConnectionInfo;
@@ -20,7 +21,8 @@ import org.postgresql.PGConnection;
 import org.postgresql.copy.CopyManager;
 
 /**
- * Copies one table under the run's snapshot: COPY text → row digest → zstd → SHA-256 → storage, streaming, with
+ * Copies one table under the run's snapshot: COPY text → row digest → zstd → encryption (when the backup is
+ * encrypted) → SHA-256 → storage, streaming, with
  * no temporary file and memory bounded by the buffers, whatever the table's size.
  */
 public final class TableDumper {
@@ -34,7 +36,8 @@ public final class TableDumper {
     this.sessions = sessions;
   }
 
-  public ArtifactEntry dump(TableDataTask task, PgConnectionInfo target, ProgressCounter progress)
+  public ArtifactEntry dump(TableDataTask task, PgConnectionInfo target, ArtifactCipher cipher,
+      ProgressCounter progress)
       throws TaskFailure {
     long started = System.nanoTime();
     String what = "copying " + task.table().qualified() + (task.chunk() == null ? "" : " " + task.chunk().describe());
@@ -48,7 +51,8 @@ public final class TableDumper {
       try (ObjectWriter w = storage.create(key)) {
         Sha256Counter stored = new Sha256Counter(w);
         RowDigest rows;
-        try (ZstdOutputStream z = new ZstdOutputStream(new KeepOpen(stored), zstdLevel)) {
+        try (ZstdOutputStream z = new ZstdOutputStream(
+            cipher.encrypt(new KeepOpen(stored), RepositoryLayout.relativeToBackup(key)), zstdLevel)) {
           z.setChecksum(true);
           rows = new RowDigest(z);
           // pgjdbc hands COPY over one row at a time; batching rows before the digest and zstd saves a JNI call
@@ -64,7 +68,7 @@ public final class TableDumper {
         progress.set(rows.rows(), rows.bytes(), stored.bytes());
         reusable = true;
         return new ArtifactEntry(RepositoryLayout.relativeToBackup(key), TableDataTask.KIND, task.table(),
-            task.columns(), rows.rows(), rows.bytes(), stored.bytes(), sha, digest, RowDigest.ALGORITHM, "zstd", "none",
+            task.columns(), rows.rows(), rows.bytes(), stored.bytes(), sha, digest, RowDigest.ALGORITHM, "zstd", cipher.name(),
             task.header().taskId(), task.chunk(), TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
       }
     } catch (Exception e) {
@@ -90,23 +94,6 @@ public final class TableDumper {
     return task.chunk() == null
         ? Catalog.copyOut(task.table(), task.columns())
         : Catalog.copyOut(task.table(), task.columns(), task.chunk().predicate());
-  }
-
-  /** Lets zstd finish its frame on close without closing the object, which is committed afterwards. */
-  private static final class KeepOpen extends FilterOutputStream {
-    KeepOpen(OutputStream out) {
-      super(out);
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      out.write(b, off, len);
-    }
-
-    @Override
-    public void close() throws IOException {
-      out.flush();
-    }
   }
 
   /** Publishes the digest's counters every 64 KiB of COPY text, cheaply enough to sit on the hot path. */

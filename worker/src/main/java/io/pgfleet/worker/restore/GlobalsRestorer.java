@@ -5,6 +5,7 @@ import io.pgfleet.common.manifest.Manifest;
 import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.pg.PgErrors;
 import io.pgfleet.common.storage.Storage;
+import io.pgfleet.common.crypto.ArtifactCipher;
 import io.pgfleet.common.stream.Sha256Counter;
 import java.io.IOException;
 import java.io.InputStream;
@@ -49,9 +50,15 @@ public final class GlobalsRestorer {
   private static final Map<String, Charset> CHARSETS = Map.of("UTF8", StandardCharsets.UTF_8,
       "LATIN1", StandardCharsets.ISO_8859_1, "SQL_ASCII", StandardCharsets.ISO_8859_1);
 
+  private final ArtifactCipher cipher;
   private final Storage storage;
 
   public GlobalsRestorer(Storage storage) {
+    this(storage, ArtifactCipher.NONE);
+  }
+
+  public GlobalsRestorer(Storage storage, ArtifactCipher cipher) {
+    this.cipher = cipher;
     this.storage = storage;
   }
 
@@ -165,6 +172,12 @@ public final class GlobalsRestorer {
     if (!actual.equals(a.sha256())) {
       throw new Restorer.RestoreException("artifact " + a.key() + " is corrupt: SHA-256 " + actual
           + ", manifest says " + a.sha256() + "; nothing was restored");
+    }
+    try (InputStream in = cipher.decrypt(new java.io.ByteArrayInputStream(bytes), a.key())) {
+      bytes = in.readAllBytes();
+    } catch (IOException e) {
+      throw new Restorer.RestoreException("artifact " + a.key() + " is corrupt: " + e.getMessage()
+          + "; nothing was restored");
     }
     // pg_dumpall writes in the server's encoding and says which on one of its first lines.
     Matcher enc = CLIENT_ENCODING.matcher(new String(bytes, StandardCharsets.ISO_8859_1));

@@ -10,6 +10,10 @@ import io.pgfleet.common.pg.PgIdent;
 import io.pgfleet.common.pg.PgTools;
 import io.pgfleet.common.pg.TableRef;
 import io.pgfleet.common.storage.Storage;
+import io.pgfleet.common.crypto.ArtifactCipher;
+import io.pgfleet.common.crypto.DataKeys;
+import io.pgfleet.common.crypto.DecryptingInputStream;
+import io.pgfleet.common.crypto.MasterKey;
 import io.pgfleet.common.stream.Sha256Counter;
 import java.io.FilterInputStream;
 import java.io.IOException;
@@ -78,14 +82,23 @@ public final class Restorer {
 
   public record Progress(int tablesTotal, int tablesDone, long rows, long bytes, long rawBytes, String phase) {}
 
+  private final MasterKey encryptionKey;
+  /** The restored backup's cipher, set by {@link #restore} before anything is read (one restore per instance). */
+  private ArtifactCipher cipher = ArtifactCipher.NONE;
   private final Storage storage;
   private final PgTools tools;
   private final Consumer<Progress> progress;
 
   public Restorer(Storage storage, PgTools tools, Consumer<Progress> progress) {
+    this(storage, tools, progress, null);
+  }
+
+  /** @param encryptionKey the master key for encrypted backups; null when none was given */
+  public Restorer(Storage storage, PgTools tools, Consumer<Progress> progress, MasterKey encryptionKey) {
     this.storage = storage;
     this.tools = tools;
     this.progress = progress;
+    this.encryptionKey = encryptionKey;
   }
 
   /**
@@ -103,6 +116,12 @@ public final class Restorer {
   public Result restore(Manifest m, PgConnectionInfo target, Options options) throws RestoreException {
     if (m.archiveMode()) {
       throw new RestoreException(archiveModeMessage(m));
+    }
+    try {
+      // Before anything touches the target: a missing or wrong key fails with nothing created.
+      cipher = ArtifactCipher.forBackup(m.encryption(), encryptionKey, "backup " + m.backupId());
+    } catch (DataKeys.WrongKeyException e) {
+      throw new RestoreException(e.getMessage());
     }
     if (options.withGlobals() && m.globals() == null) {
       throw new RestoreException("backup " + m.backupId() + " has no globals artifact (it was taken before pgfleet"
@@ -146,7 +165,7 @@ public final class Restorer {
       LOG.debug("restore: target prepared");
       if (options.withGlobals()) {
         report(tables.size(), 0, 0, 0, 0, "roles and tablespaces");
-        notes.addAll(new GlobalsRestorer(storage).apply(m, target).notes());
+        notes.addAll(new GlobalsRestorer(storage, cipher).apply(m, target).notes());
       }
       List<ArtifactEntry> data = m.data().stream().filter(a -> selection.selects(a.table())).toList();
       int tableCount = tables.size();
@@ -369,11 +388,18 @@ public final class Restorer {
   }
 
   private void fetchVerified(Manifest m, ArtifactEntry a, Path to) throws IOException, RestoreException {
-    try (InputStream in = storage.open(m.objectKey(a.key())); OutputStream out = Files.newOutputStream(to);
-         Sha256Counter sha = new Sha256Counter(out)) {
-      in.transferTo(sha);
-      sha.flush();
-      String actual = sha.sha256();
+    // Decrypted while fetched: the SHA-256 is of the stored bytes, the temporary file holds the plain archive.
+    MessageDigest digest = Sha256Counter.newSha256();
+    try (InputStream stored = new DigestingInput(storage.open(m.objectKey(a.key())), digest);
+         InputStream in = cipher.decrypt(stored, a.key()); OutputStream out = Files.newOutputStream(to)) {
+      try {
+        in.transferTo(out);
+      } catch (DecryptingInputStream.AuthenticationException e) {
+        throw new RestoreException("artifact " + a.key() + " is corrupt: " + e.getMessage()
+            + "; nothing was restored");
+      }
+      stored.transferTo(OutputStream.nullOutputStream());
+      String actual = HexFormat.of().formatHex(digest.digest());
       if (!actual.equals(a.sha256())) {
         throw new RestoreException("artifact " + a.key() + " is corrupt: SHA-256 " + actual + ", manifest says "
             + a.sha256() + "; nothing was restored");
@@ -682,7 +708,7 @@ public final class Restorer {
       InputStream digesting = new DigestingInput(storage.open(m.objectKey(a.key())), sha);
       ZstdInputStream z = null;
       try {
-        z = new ZstdInputStream(digesting);
+        z = new ZstdInputStream(cipher.decrypt(digesting, a.key()));
         rows = c.unwrap(PGConnection.class).getCopyAPI().copyIn(copy, z, 1 << 16);
         digesting.transferTo(OutputStream.nullOutputStream());
       } catch (IOException | SQLException e) {
