@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.github.luben.zstd.ZstdInputStream;
+import io.pgfleet.it.support.BackupFiles;
 import io.pgfleet.it.support.Cli;
 import io.pgfleet.it.support.DatabaseComparison;
 import io.pgfleet.it.support.TestKafka;
@@ -152,24 +153,7 @@ class EncryptionIT {
     String encryptedGuide = Files.readString(manifest(repo(), backupId).resolveSibling("RESTORE.md"));
     assertThat(encryptedGuide).contains("pgfleet decrypt", keyId, "pgfleet-data-key-v1");
     String guided = target("enc_guide");
-    String guide = Files.readString(out.resolve("RESTORE.md"));
-    StringBuilder script = new StringBuilder("set -euo pipefail\n");
-    boolean inShell = false;
-    for (String line : guide.split("\n")) {
-      if (line.startsWith("```")) {
-        inShell = line.equals("```sh");
-        continue;
-      }
-      if (inShell) {
-        script.append(line.startsWith("export TARGET=") ? "export TARGET=" + guided : line).append('\n');
-      }
-    }
-    ProcessBuilder pb = new ProcessBuilder("bash", "-c", script.toString()).directory(out.toFile())
-        .redirectErrorStream(true);
-    pb.environment().putAll(PG.libpqEnv());
-    Process p = pb.start();
-    String log = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor()).as(log).isZero();
+    BackupFiles.runRestoreGuide(out, guided, PG);
     DatabaseComparison.compare(PG, source, guided).assertEqual();
   }
 
@@ -190,12 +174,7 @@ class EncryptionIT {
     assertThat(b.exitCode()).as(b.err()).isZero();
     backupId = b.out().trim();
     Path flipped = artifact(manifest(repo(), backupId).getParent(), "00002.");
-    try (RandomAccessFile f = new RandomAccessFile(flipped.toFile(), "rw")) {
-      f.seek(f.length() / 2);
-      int x = f.read();
-      f.seek(f.length() / 2);
-      f.write(x ^ 0x01);
-    }
+    BackupFiles.flipMiddleByte(flipped);
     expectCorrupt("data/" + flipped.getFileName());
   }
 
