@@ -10,17 +10,13 @@ import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.stream.Sha256Counter;
 import io.pgfleet.common.task.ArchiveOptions;
 import io.pgfleet.common.task.ArchiveTask;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 
@@ -70,7 +66,7 @@ public final class ArchiveDumper {
         Path dir = tmp.resolve("archive");
         cmd.add("--jobs=" + o.jobs());
         cmd.add("--file=" + dir);
-        run(cmd, target, what, null, null, progress);
+        ClientTool.run(cmd, target, what, null, null, progress);
         List<ArtifactEntry> files = upload(dir, key, o, task, cipher, started, progress);
         long total = files.stream().mapToLong(ArtifactEntry::bytes).sum();
         ArtifactEntry archive = entry(key, o, total, total, null, cipher, task, started);
@@ -79,7 +75,7 @@ public final class ArchiveDumper {
       try (ObjectWriter w = storage.create(key); Sha256Counter out = new Sha256Counter(w)) {
         long plain;
         try (OutputStream sink = cipher.encrypt(new KeepOpen(out), RepositoryLayout.relativeToBackup(key))) {
-          plain = run(cmd, target, what, sink, out, progress);
+          plain = ClientTool.run(cmd, target, what, sink, out, progress);
         }
         out.flush();
         String sha = out.sha256();
@@ -95,46 +91,6 @@ public final class ArchiveDumper {
       if (tmp != null) {
         deleteTree(tmp);
       }
-    }
-  }
-
-  /** Runs pg_dump, its stdout into {@code out} when given; fails with pg_dump's own error lines on one line. */
-  private static long run(List<String> cmd, PgConnectionInfo target, String what, OutputStream sink,
-      Sha256Counter out, ProgressCounter progress) throws Exception {
-    ProcessBuilder pb = new ProcessBuilder(cmd);
-    // The password reaches pg_dump through its environment, never its command line (visible in ps).
-    pb.environment().putAll(target.libpqEnvironment());
-    if (out == null) {
-      pb.redirectOutput(ProcessBuilder.Redirect.DISCARD);
-    }
-    Process p;
-    try {
-      p = pb.start();
-    } catch (IOException e) {
-      throw new TaskFailure(what + ": cannot start " + cmd.get(0) + ": " + e.getMessage(), false, e);
-    }
-    long plain = 0;
-    try {
-      CompletableFuture<String> stderr = CompletableFuture.supplyAsync(() -> tail(p.getErrorStream()));
-      if (out != null) {
-        try (InputStream in = p.getInputStream()) {
-          byte[] buf = new byte[1 << 16];
-          for (int n; (n = in.read(buf)) > 0; ) {
-            sink.write(buf, 0, n);
-            plain += n;
-            progress.set(0, plain, out.bytes());
-          }
-        }
-      }
-      int rc = p.waitFor();
-      String err = stderr.get(30, TimeUnit.SECONDS).trim();
-      if (rc != 0) {
-        String lines = lastLines(err);
-        throw new TaskFailure(what + ": pg_dump exited with " + rc + ": " + lines, retryable(lines), null);
-      }
-      return plain;
-    } finally {
-      p.destroyForcibly();
     }
   }
 
@@ -170,36 +126,6 @@ public final class ArchiveDumper {
     return new ArtifactEntry(RepositoryLayout.relativeToBackup(key), o.artifactKind(), null, null, 0, rawBytes, bytes,
         sha, null, null, o.format().equals("plain") ? "none" : "pg_dump-" + o.format(), cipher.name(),
         task.header().taskId(), null, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
-  }
-
-  /** Only a lost connection is worth another attempt; a bad pattern or an unsupported server stays bad. */
-  private static boolean retryable(String err) {
-    String e = err.toLowerCase(java.util.Locale.ROOT);
-    return e.contains("server closed the connection") || e.contains("could not receive data")
-        || e.contains("connection to server") && !e.contains("password") && !e.contains("does not exist")
-        || e.contains("terminating connection");
-  }
-
-  private static String tail(InputStream err) {
-    try {
-      ByteArrayOutputStream b = new ByteArrayOutputStream();
-      err.transferTo(b);
-      String s = b.toString(StandardCharsets.UTF_8);
-      return s.length() > 8000 ? s.substring(s.length() - 8000) : s;
-    } catch (IOException e) {
-      return "";
-    }
-  }
-
-  private static String lastLines(String err) {
-    // pg_dump's "error:" and "detail:" lines say what went wrong; keep them on one line.
-    StringBuilder sb = new StringBuilder();
-    for (String l : err.split("\\R")) {
-      if (l.contains("error:") || l.contains("detail:") || l.contains("hint:")) {
-        sb.append(sb.length() == 0 ? "" : " / ").append(l.replaceFirst("^pg_dump: ", "").trim());
-      }
-    }
-    return sb.length() > 0 ? sb.toString() : err.replaceAll("\\s*\\R\\s*", " ");
   }
 
   private static void deleteTree(Path root) {

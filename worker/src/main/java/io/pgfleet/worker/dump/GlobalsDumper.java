@@ -9,12 +9,9 @@ import io.pgfleet.common.storage.ObjectWriter;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.stream.Sha256Counter;
 import io.pgfleet.common.task.GlobalsTask;
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
+import java.io.OutputStream;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -48,39 +45,14 @@ public final class GlobalsDumper {
     }
     // A bare database name holding '=' would be read as a conninfo string: pass one that names only the database.
     String dbname = "dbname='" + target.database().replace("\\", "\\\\").replace("'", "\\'") + "'";
-    ProcessBuilder pb = new ProcessBuilder(List.of(pgDumpall.toString(), "--globals-only", "--no-role-passwords",
-        "--no-password", "--database=" + dbname));
-    // The password reaches pg_dumpall through its environment, never its command line (visible in ps).
-    pb.environment().putAll(target.libpqEnvironment());
-    Process p;
-    try {
-      p = pb.start();
-    } catch (Exception e) {
-      throw new TaskFailure(what + ": cannot start " + pgDumpall + ": " + e.getMessage(), false, e);
-    }
-    CompletableFuture<String> stderr = CompletableFuture.supplyAsync(() -> tail(p.getErrorStream()));
-    try (ObjectWriter w = storage.create(key);
-         Sha256Counter out = new Sha256Counter(w);
-         InputStream in = p.getInputStream()) {
-      byte[] buf = new byte[1 << 16];
-      long plain = 0;
-      try (java.io.OutputStream sink = cipher.encrypt(new KeepOpen(out), RepositoryLayout.relativeToBackup(key))) {
-        for (int n; (n = in.read(buf)) > 0; ) {
-          sink.write(buf, 0, n);
-          plain += n;
-          progress.set(0, plain, out.bytes());
-        }
+    List<String> cmd = List.of(pgDumpall.toString(), "--globals-only", "--no-role-passwords", "--no-password",
+        "--database=" + dbname);
+    try (ObjectWriter w = storage.create(key); Sha256Counter out = new Sha256Counter(w)) {
+      long plain;
+      try (OutputStream sink = cipher.encrypt(new KeepOpen(out), RepositoryLayout.relativeToBackup(key))) {
+        plain = ClientTool.run(cmd, target, what, sink, out, progress);
       }
       out.flush();
-      int rc = p.waitFor();
-      String err = stderr.get(30, TimeUnit.SECONDS).trim();
-      if (rc != 0) {
-        // A broken or refused connection is worth another attempt; anything else (authentication, version, a
-        // missing database) fails the same way again.
-        boolean retryable = err.contains("server closed the connection") || err.contains("Connection refused")
-            || err.contains("timeout expired");
-        throw new TaskFailure(what + ": pg_dumpall exited with " + rc + ": " + errorLines(err), retryable, null);
-      }
       String sha = out.sha256();
       w.commit();
       return new ArtifactEntry(RepositoryLayout.relativeToBackup(key), GlobalsTask.KIND, null, null, 0, plain,
@@ -90,29 +62,6 @@ public final class GlobalsDumper {
       throw e;
     } catch (Exception e) {
       throw Failures.classify(what, e, target);
-    } finally {
-      p.destroyForcibly();
     }
-  }
-
-  private static String tail(InputStream err) {
-    try {
-      ByteArrayOutputStream b = new ByteArrayOutputStream();
-      err.transferTo(b);
-      String s = b.toString(StandardCharsets.UTF_8);
-      return s.length() > 8000 ? s.substring(s.length() - 8000) : s;
-    } catch (Exception e) {
-      return "";
-    }
-  }
-
-  private static String errorLines(String err) {
-    StringBuilder sb = new StringBuilder();
-    for (String l : err.split("\\R")) {
-      if (l.contains("error:") || l.contains("detail:") || l.contains("hint:")) {
-        sb.append(sb.length() == 0 ? "" : " / ").append(l.replaceFirst("^pg_dumpall: ", "").trim());
-      }
-    }
-    return sb.length() > 0 ? sb.toString() : err.replaceAll("\\s*\\R\\s*", " ");
   }
 }

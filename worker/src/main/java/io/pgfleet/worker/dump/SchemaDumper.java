@@ -11,14 +11,11 @@ import io.pgfleet.common.storage.ObjectWriter;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.stream.Sha256Counter;
 import io.pgfleet.common.task.SchemaTask;
-import java.io.ByteArrayOutputStream;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
+import java.io.OutputStream;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -59,34 +56,12 @@ public final class SchemaDumper {
     for (TableInfo t : tables) {
       cmd.add("--exclude-table-data=" + t.ref().exactPattern());
     }
-    ProcessBuilder pb = new ProcessBuilder(cmd);
-    // The password reaches pg_dump through its environment, never its command line (visible in ps).
-    pb.environment().putAll(target.libpqEnvironment());
-    Process p;
-    try {
-      p = pb.start();
-    } catch (Exception e) {
-      throw new TaskFailure(what + ": cannot start " + pgDump + ": " + e.getMessage(), false, e);
-    }
-    CompletableFuture<String> stderr = CompletableFuture.supplyAsync(() -> tail(p.getErrorStream()));
-    try (ObjectWriter w = storage.create(key);
-         Sha256Counter out = new Sha256Counter(w);
-         InputStream in = p.getInputStream()) {
-      byte[] buf = new byte[1 << 16];
-      long plain = 0;
-      try (java.io.OutputStream sink = cipher.encrypt(new KeepOpen(out), RepositoryLayout.relativeToBackup(key))) {
-        for (int n; (n = in.read(buf)) > 0; ) {
-          sink.write(buf, 0, n);
-          plain += n;
-          progress.set(0, plain, out.bytes());
-        }
+    try (ObjectWriter w = storage.create(key); Sha256Counter out = new Sha256Counter(w)) {
+      long plain;
+      try (OutputStream sink = cipher.encrypt(new KeepOpen(out), RepositoryLayout.relativeToBackup(key))) {
+        plain = ClientTool.run(cmd, target, what, sink, out, progress);
       }
       out.flush();
-      int rc = p.waitFor();
-      String err = stderr.get(30, TimeUnit.SECONDS).trim();
-      if (rc != 0) {
-        throw new TaskFailure(what + ": pg_dump exited with " + rc + ": " + lastLines(err), false, null);
-      }
       String sha = out.sha256();
       w.commit();
       return new ArtifactEntry(RepositoryLayout.relativeToBackup(key), SchemaTask.KIND, null, null, 0, plain, out.bytes(),
@@ -96,31 +71,6 @@ public final class SchemaDumper {
       throw e;
     } catch (Exception e) {
       throw Failures.classify(what, e, target);
-    } finally {
-      p.destroyForcibly();
     }
-  }
-
-  private static String tail(InputStream err) {
-    try {
-      ByteArrayOutputStream b = new ByteArrayOutputStream();
-      err.transferTo(b);
-      String s = b.toString(StandardCharsets.UTF_8);
-      return s.length() > 8000 ? s.substring(s.length() - 8000) : s;
-    } catch (Exception e) {
-      return "";
-    }
-  }
-
-  private static String lastLines(String err) {
-    // pg_dump's "error:" and "detail:" lines say what went wrong; keep them on one line.
-    String[] lines = err.split("\\R");
-    StringBuilder sb = new StringBuilder();
-    for (String l : lines) {
-      if (l.contains("error:") || l.contains("detail:") || l.contains("hint:")) {
-        sb.append(sb.length() == 0 ? "" : " / ").append(l.replaceFirst("^pg_dump: ", "").trim());
-      }
-    }
-    return sb.length() > 0 ? sb.toString() : err.replaceAll("\\s*\\R\\s*", " ");
   }
 }
