@@ -36,7 +36,7 @@ final class BackupCommand implements Callable<Integer> {
   @picocli.CommandLine.Mixin
   EncryptionKeyOption encryption;
 
-  @Option(names = "--repo", required = true, description = "Repository: a directory (created if missing), or gs://BUCKET/PREFIX.")
+  @Option(names = "--repo", required = true, description = "Repository: a directory (created if missing), gs://BUCKET/PREFIX or s3://BUCKET/PREFIX.")
   String repo;
 
   @Option(names = "--workers", defaultValue = "2", description = "Worker instances (default ${DEFAULT-VALUE}).")

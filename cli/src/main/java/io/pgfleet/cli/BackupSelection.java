@@ -10,7 +10,7 @@ import picocli.CommandLine.Option;
 
 /** The options that pick one backup of a repository, shared by the commands that read a backup. */
 final class BackupSelection {
-  @Option(names = "--repo", required = true, description = "Repository: a directory, or gs://BUCKET/PREFIX.")
+  @Option(names = "--repo", required = true, description = "Repository: a directory, gs://BUCKET/PREFIX or s3://BUCKET/PREFIX.")
   String repo;
 
   @Option(names = "--backup", required = true, description = "Backup id, or 'latest'.")

@@ -14,7 +14,7 @@ final class ListCommand implements Callable<Integer> {
   private static final DateTimeFormatter TIME =
       DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss'Z'").withZone(ZoneOffset.UTC);
 
-  @Option(names = "--repo", required = true, description = "Repository: a directory, or gs://BUCKET/PREFIX.")
+  @Option(names = "--repo", required = true, description = "Repository: a directory, gs://BUCKET/PREFIX or s3://BUCKET/PREFIX.")
   String repo;
 
   @Override

@@ -5,10 +5,15 @@ import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.storage.StorageException;
 import io.pgfleet.storage.gcs.GcsLocation;
 import io.pgfleet.storage.gcs.GcsStorage;
+import io.pgfleet.storage.s3.S3Location;
+import io.pgfleet.storage.s3.S3Storage;
 import java.nio.file.Path;
 import java.util.function.Supplier;
 
-/** Opens the repository named by --repo: a local directory, or {@code gs://bucket/prefix}. s3:// comes next. */
+/**
+ * Opens the repository named by --repo: a local directory, {@code gs://bucket/prefix} or {@code s3://bucket/prefix}
+ * (AWS S3, or an S3-compatible server at {@code PGFLEET_S3_ENDPOINT}; see {@link io.pgfleet.storage.s3.S3Connection}).
+ */
 final class Repositories {
   /**
    * Test hook, never set in production: the name of a class implementing
@@ -23,6 +28,16 @@ final class Repositories {
   private Repositories() {}
 
   static Storage forWriting(String repo) {
+    if (isS3(repo)) {
+      S3Storage s = s3(repo);
+      try {
+        s.checkWritable();
+      } catch (StorageException e) {
+        s.close();
+        throw new UserError(e.getMessage());
+      }
+      return s;
+    }
     if (isGcs(repo)) {
       GcsStorage s = gcs(repo);
       try {
@@ -43,6 +58,16 @@ final class Repositories {
   }
 
   static Storage forReading(String repo) {
+    if (isS3(repo)) {
+      S3Storage s = s3(repo);
+      try {
+        s.checkReadable();
+      } catch (StorageException e) {
+        s.close();
+        throw new UserError(e.getMessage());
+      }
+      return s;
+    }
     if (isGcs(repo)) {
       GcsStorage s = gcs(repo);
       try {
@@ -61,6 +86,19 @@ final class Repositories {
 
   private static boolean isGcs(String repo) {
     return repo != null && repo.regionMatches(true, 0, "gs://", 0, 5);
+  }
+
+  private static boolean isS3(String repo) {
+    return repo != null && repo.regionMatches(true, 0, "s3://", 0, 5);
+  }
+
+  /** Endpoint, path style and region from the environment (or the pgfleet.s3.* system properties in tests). */
+  private static S3Storage s3(String repo) {
+    try {
+      return S3Storage.open(S3Location.parse(repo));
+    } catch (StorageException e) {
+      throw new UserError(e.getMessage());
+    }
   }
 
   private static GcsStorage gcs(String repo) {
@@ -93,8 +131,8 @@ final class Repositories {
       throw new UserError("--repo is empty: give the repository directory, e.g. --repo /var/backups/pgfleet");
     }
     if (repo.matches("^[a-zA-Z][a-zA-Z0-9+.-]*://.*")) {
-      throw new UserError("repository '" + repo + "': only local directories and gs://BUCKET/PREFIX are supported"
-          + " in this version (s3:// is planned); give a directory path or a gs:// URL");
+      throw new UserError("repository '" + repo + "': only local directories, gs://BUCKET/PREFIX and"
+          + " s3://BUCKET/PREFIX are supported; give a directory path, a gs:// or an s3:// URL");
     }
     return Path.of(repo);
   }

@@ -8,8 +8,8 @@ import java.util.Optional;
 
 /**
  * An object store holding a pgfleet repository: a local directory
- * ({@link FileSystemStorage}) or Google Cloud Storage (module storage-gcs); S3 next. Every backend passes the same
- * contract suite ({@code StorageContract} in common's test-jar).
+ * ({@link FileSystemStorage}), Google Cloud Storage (module storage-gcs) or S3 (module storage-s3). Every backend
+ * passes the same contract suite ({@code StorageContract} in common's test-jar).
  * Keys are '/'-separated relative paths that pgfleet generates (never raw identifiers).
  */
 public interface Storage extends Closeable {

@@ -37,6 +37,11 @@ public abstract class StorageContract {
   protected enum Capability {
     /** An atomic create-if-absent (GCS: the {@code doesNotExist} precondition). */
     PRECONDITIONS,
+    /**
+     * createIfAbsent stays atomic under concurrent writers (a test server may check the precondition and then write
+     * without a lock, which passes the sequential cases but not the race).
+     */
+    ATOMIC_CONDITIONAL_CREATE,
     /** Nothing at all visible at a key while its writer is open and after it is closed uncommitted. */
     INVISIBLE_UNTIL_COMMIT,
     /** Listing more objects than one page of the backend's list call. */
@@ -281,6 +286,7 @@ public abstract class StorageContract {
   @Test
   void createIfAbsentRaceHasExactlyOneWinnerWhoseContentIsStored() throws Exception {
     require(Capability.PRECONDITIONS);
+    require(Capability.ATOMIC_CONDITIONAL_CREATE);
     int threads = raceThreads();
     ExecutorService pool = Executors.newFixedThreadPool(threads);
     try {
