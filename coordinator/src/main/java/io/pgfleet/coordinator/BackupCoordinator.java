@@ -256,6 +256,8 @@ public final class BackupCoordinator {
           && (EventTypes.TASK_COMPLETED.equals(e.type()) || EventTypes.TASK_FAILED.equals(e.type()))) {
         Draining d = draining.get(e.runid());
         d.inFlight().remove(e.taskid());
+        // Its partition held the task until now: only now may another run's task go there.
+        dispatcher.release(e.taskid());
         if (d.inFlight().isEmpty()) {
           drained(d);
         }
@@ -280,10 +282,13 @@ public final class BackupCoordinator {
         t.progress(p.rows(), p.rawBytes(), p.bytes());
       }
       case EventTypes.TASK_COMPLETED -> {
-        dispatcher.release(e.taskid());
+        Payloads.TaskCompleted c = e.dataAs(Payloads.TaskCompleted.class);
+        // An older attempt's completion must not free the partition the current attempt holds.
+        if (c.attempt() >= t.task().header().attempt()) {
+          dispatcher.release(e.taskid());
+        }
         // At-least-once delivery: a redelivered task reports again; its artifact is the same object, keep one.
         if (t.status() != BackupRun.Status.COMPLETED) {
-          Payloads.TaskCompleted c = e.dataAs(Payloads.TaskCompleted.class);
           t.completed(c.artifact(), c.files());
           if (run.allCompleted()) {
             finish(run);
@@ -497,7 +502,9 @@ public final class BackupCoordinator {
       }
     }
     inFlight.remove(endedTaskId);
-    run.tasks().forEach(t -> dispatcher.release(t.task().header().taskId()));
+    // Partitions whose task is still published or running stay held until it reports or the drain ends.
+    run.tasks().stream().map(t -> t.task().header().taskId()).filter(id -> !inFlight.contains(id))
+        .forEach(dispatcher::release);
     runs.remove(run.plan().runId());
     if (inFlight.isEmpty()) {
       endFailed(run, reason);
@@ -508,6 +515,7 @@ public final class BackupCoordinator {
   }
 
   private void drained(Draining d) {
+    d.inFlight().forEach(dispatcher::release);
     if (draining.remove(d.run().plan().runId()) != null) {
       endFailed(d.run(), d.reason());
     }

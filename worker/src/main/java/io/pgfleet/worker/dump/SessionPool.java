@@ -47,9 +47,12 @@ public final class SessionPool implements AutoCloseable {
       if (i == null) {
         return SnapshotSession.open(target, snapshot, "pgfleet-worker");
       }
-      if (!i.connection().isClosed()) {
+      // isClosed() only knows what the client did; a session the server ended (restart, pg_terminate_backend)
+      // would fail the task and use up an attempt. One round trip tells.
+      if (i.connection().isValid(2)) {
         return i.connection();
       }
+      end(i.connection());
     }
   }
 

@@ -139,17 +139,17 @@ public record RestoreSelection(List<String> schemas, List<String> tables, List<S
         if (!DEPENDENTS.contains(e.type()) || e.deps().stream().noneMatch(chosen::contains)) {
           continue;
         }
-        if (LINKS.contains(e.type())) {
+        if (!"SEQUENCE OWNED BY".equals(e.type())) {
+          // Taken only if every relation it needs is taken or already in the target: a trigger that calls a
+          // selected function still belongs to its own, unselected table.
+          boolean link = LINKS.contains(e.type());
           List<Integer> missing = e.deps().stream().filter(d -> {
             ArchiveToc.Entry x = toc.get(d);
-            return x != null && (RELATIONS.contains(x.type()) || "INDEX".equals(x.type())) && !chosen.contains(d)
+            return x != null && (RELATIONS.contains(x.type()) || link && "INDEX".equals(x.type()))
+                && !chosen.contains(d)
                 && !(RELATIONS.contains(x.type()) && x.schema() != null && inTarget.test(x.schema(), x.name()));
           }).toList();
           if (!missing.isEmpty()) {
-            ArchiveToc.Entry other = toc.get(missing.get(0));
-            notes.add(e.type().toLowerCase(Locale.ROOT) + " " + e.name() + " not restored: it also needs "
-                + other.type().toLowerCase(Locale.ROOT) + " " + other.schema() + "." + other.name()
-                + ", which is neither selected nor in the target database");
             continue;
           }
         }
@@ -164,6 +164,21 @@ public record RestoreSelection(List<String> schemas, List<String> tables, List<S
         }
         grew |= chosen.add(e.dumpId());
       }
+    }
+    // What a chosen table loses, said once the choice is final: a foreign key or attachment to a relation that is
+    // neither chosen nor in the target, a default that needs such a sequence.
+    for (ArchiveToc.Entry e : all) {
+      if (chosen.contains(e.dumpId()) || excluded.contains(e.dumpId())
+          || !(LINKS.contains(e.type()) || "DEFAULT".equals(e.type()))
+          || e.deps().stream().noneMatch(d -> chosen.contains(d) && toc.get(d) != null
+              && "TABLE".equals(toc.get(d).type()))) {
+        continue;
+      }
+      e.deps().stream().map(toc::get).filter(x -> x != null && RELATIONS.contains(x.type())
+              && !chosen.contains(x.dumpId()) && !(x.schema() != null && inTarget.test(x.schema(), x.name())))
+          .findFirst().ifPresent(other -> notes.add(e.type().toLowerCase(Locale.ROOT) + " " + e.name()
+              + " not restored: it also needs " + other.type().toLowerCase(Locale.ROOT) + " " + other.schema() + "."
+              + other.name() + ", which is neither selected nor in the target database"));
     }
     List<ArchiveToc.Entry> out = all.stream().filter(e -> chosen.contains(e.dumpId())).toList();
     return new Choice(out, List.copyOf(notes));

@@ -160,6 +160,12 @@ public final class Restorer {
         if (options.mode() != Mode.DATA_ONLY) {
           notes.addAll(choice.notes());
         }
+        // Rows only for tables whose definition the selection keeps: leaving out an object also leaves out what
+        // depends on it (an inheritance child of an excluded parent), and its rows would have nowhere to go.
+        Set<String> defined = new java.util.HashSet<>();
+        choice.entries().stream().filter(e -> "TABLE".equals(e.type()))
+            .forEach(e -> defined.add(e.schema() + "\0" + e.name()));
+        tables = tables.stream().filter(t -> defined.contains(t.schema() + "\0" + t.name())).toList();
       }
       prepareTarget(m, target, options, tables);
       LOG.debug("restore: target prepared");
@@ -167,7 +173,8 @@ public final class Restorer {
         report(tables.size(), 0, 0, 0, 0, "roles and tablespaces");
         notes.addAll(new GlobalsRestorer(storage, cipher).apply(m, target).notes());
       }
-      List<ArtifactEntry> data = m.data().stream().filter(a -> selection.selects(a.table())).toList();
+      Set<TableRef> selected = Set.copyOf(tables);
+      List<ArtifactEntry> data = m.data().stream().filter(a -> selected.contains(a.table())).toList();
       int tableCount = tables.size();
       long rows = data.stream().mapToLong(ArtifactEntry::rows).sum();
       if (options.mode() != Mode.DATA_ONLY) {
@@ -583,7 +590,16 @@ public final class Restorer {
             c = loadSession(target, !createdHere);
             sessions.put(Thread.currentThread(), c);
           }
-          load(m, a, target, whole, c);
+          try {
+            load(m, a, target, whole, c);
+          } catch (Exception e) {
+            // Whatever failed, this session may still hold the failed load's transaction: never load another
+            // table on it (its commit would commit the unchecked rows too).
+            sessions.remove(Thread.currentThread());
+            rollbackQuietly(c);
+            closeQuietly(c);
+            throw e;
+          }
           rows.addAndGet(a.rows());
           bytes.addAndGet(a.bytes());
           raw.addAndGet(a.rawBytes());
@@ -665,6 +681,22 @@ public final class Restorer {
    *
    * @param wholeTable the artifact holds the whole table: truncate first and COPY with FREEZE
    */
+  private static void rollbackQuietly(Connection c) {
+    try {
+      c.rollback();
+    } catch (SQLException ignored) {
+      // a dead session rolls back on its own; the load's own error is what gets reported
+    }
+  }
+
+  private static void closeQuietly(Connection c) {
+    try {
+      c.close();
+    } catch (SQLException ignored) {
+      // closing anyway
+    }
+  }
+
   /** A load session: COPY settings, synchronous_commit off (a restore is redone if the server crashes). */
   private static Connection loadSession(PgConnectionInfo target, boolean intoExistingTables) throws SQLException {
     Connection c = connect(target);
@@ -712,7 +744,7 @@ public final class Restorer {
         rows = c.unwrap(PGConnection.class).getCopyAPI().copyIn(copy, z, 1 << 16);
         digesting.transferTo(OutputStream.nullOutputStream());
       } catch (IOException | SQLException e) {
-        c.rollback();
+        rollbackQuietly(c);
         // Hash the rest of the object too: a load that failed half way is corrupt only if the whole object is.
         try {
           digesting.transferTo(OutputStream.nullOutputStream());
