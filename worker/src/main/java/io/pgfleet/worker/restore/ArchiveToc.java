@@ -47,6 +47,13 @@ public final class ArchiveToc {
     this.entries = entries;
   }
 
+  /** A TOC from entries already read, in restore order (tests build selections on it). */
+  static ArchiveToc of(List<Entry> entries) {
+    Map<Integer, Entry> m = new LinkedHashMap<>();
+    entries.forEach(e -> m.put(e.dumpId(), e));
+    return new ArchiveToc(m);
+  }
+
   /** All entries in restore order. */
   public List<Entry> entries() {
     return List.copyOf(entries.values());
