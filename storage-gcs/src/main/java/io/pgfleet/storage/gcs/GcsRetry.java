@@ -1,6 +1,8 @@
 package io.pgfleet.storage.gcs;
 
 import com.google.cloud.BaseServiceException;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Metrics;
 import io.github.resilience4j.core.IntervalFunction;
 import io.github.resilience4j.core.functions.CheckedSupplier;
 import io.github.resilience4j.retry.Retry;
@@ -32,6 +34,11 @@ public final class GcsRetry {
 
   private final Retry retry;
   private final AtomicLong retries = new AtomicLong();
+  /**
+   * Every retry, in Micrometer's global registry (whatever registry the process adds there exports it): the
+   * backend is the only tag, never a bucket, key or error text.
+   */
+  private static final Counter RETRIES = Metrics.counter("pgfleet.storage.retries", "backend", "gcs");
 
   GcsRetry(String name, Settings s) {
     RetryConfig config = RetryConfig.custom()
@@ -42,12 +49,13 @@ public final class GcsRetry {
     retry = Retry.of(name, config);
     retry.getEventPublisher().onRetry(e -> {
       retries.incrementAndGet();
+      RETRIES.increment();
       log.warn("storage {}: attempt {} failed transiently, retrying in {} ms: {}", name,
           e.getNumberOfRetryAttempts(), e.getWaitInterval().toMillis(), firstLine(e.getLastThrowable()));
     });
   }
 
-  /** Retries made so far (each one a failed attempt followed by another): exported as a metric by the caller. */
+  /** Retries made so far (each one a failed attempt followed by another): also counted in {@code pgfleet.storage.retries}. */
   long retryCount() {
     return retries.get();
   }

@@ -38,6 +38,9 @@ class GcsStorageTest {
 
   @Test
   void transientFailuresAreRetriedUntilTheCallSucceeds() throws IOException {
+    io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    io.micrometer.core.instrument.Metrics.addRegistry(meters);
     GcsRetry retry = new GcsRetry("test", FAST);
     AtomicInteger calls = new AtomicInteger();
     String result = retry.call(() -> {
@@ -56,6 +59,10 @@ class GcsStorageTest {
     assertThat(result).isEqualTo("done");
     assertThat(calls).hasValue(4);
     assertThat(retry.retryCount()).isEqualTo(3);
+    assertThat(meters.find("pgfleet.storage.retries")
+        .tag("backend", "gcs").counter()).as("the retries reach Micrometer's global registry")
+        .isNotNull().satisfies(c -> assertThat(c.count()).isGreaterThanOrEqualTo(3));
+    io.micrometer.core.instrument.Metrics.removeRegistry(meters);
   }
 
   @Test

@@ -60,6 +60,9 @@ class S3StorageTest {
 
   @Test
   void transientFailuresAreRetriedUntilTheCallSucceeds() throws IOException {
+    io.micrometer.core.instrument.simple.SimpleMeterRegistry meters =
+        new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    io.micrometer.core.instrument.Metrics.addRegistry(meters);
     S3Retry retry = new S3Retry("test", FAST);
     AtomicInteger calls = new AtomicInteger();
     String result = retry.call(() -> {
@@ -78,6 +81,10 @@ class S3StorageTest {
     assertThat(result).isEqualTo("done");
     assertThat(calls).hasValue(4);
     assertThat(retry.retryCount()).isEqualTo(3);
+    assertThat(meters.find("pgfleet.storage.retries")
+        .tag("backend", "s3").counter()).as("the retries reach Micrometer's global registry")
+        .isNotNull().satisfies(c -> assertThat(c.count()).isGreaterThanOrEqualTo(3));
+    io.micrometer.core.instrument.Metrics.removeRegistry(meters);
   }
 
   @Test
