@@ -88,7 +88,34 @@ public final class ArchiveToc {
         entries.put(id, dataEntry(id, oid, m.group(4), line));
       }
     }
+    matchSequenceSets(entries);
     return new ArchiveToc(entries);
+  }
+
+  /**
+   * A list line cannot say where a schema, name or owner with a space ends. A sequence value's line names a
+   * sequence the verbose pass already read exactly: take that one (the longest that fits), so its value is
+   * restored with its sequence whatever the names hold.
+   */
+  static void matchSequenceSets(Map<Integer, Entry> entries) {
+    List<Entry> sequences = entries.values().stream().filter(e -> "SEQUENCE".equals(e.type())).toList();
+    for (Map.Entry<Integer, Entry> me : entries.entrySet()) {
+      Entry e = me.getValue();
+      if (!"SEQUENCE SET".equals(e.type())) {
+        continue;
+      }
+      Matcher m = LIST_LINE.matcher(e.listLine());
+      if (!m.matches()) {
+        continue;
+      }
+      String tail = m.group(4).substring("SEQUENCE SET ".length());
+      sequences.stream()
+          .filter(s -> tail.startsWith((s.schema() == null ? "-" : s.schema()) + " " + s.name() + " ")
+              || tail.equals((s.schema() == null ? "-" : s.schema()) + " " + s.name()))
+          .max(java.util.Comparator.comparingInt((Entry s) -> s.name().length() + String.valueOf(s.schema()).length()))
+          .ifPresent(s -> me.setValue(new Entry(e.dumpId(), e.oid(), e.type(), s.schema(), s.name(), e.deps(),
+              e.section(), e.listLine())));
+    }
   }
 
   /** A data-section entry from its list line: "TYPE schema name owner", the schema one word or "-". */

@@ -642,11 +642,20 @@ public final class Restorer {
       return;
     }
     List<String> emptied = new ArrayList<>();
+    List<String> notEmptied = new ArrayList<>();
     for (Map.Entry<TableRef, AtomicInteger> e : chunksLoaded.entrySet()) {
       if (!complete.contains(e.getKey()) && e.getValue().get() > 0) {
-        truncate(target, e.getKey());
-        emptied.add(e.getKey().qualified());
+        try {
+          empty(target, e.getKey(), !createdHere);
+          emptied.add(e.getKey().qualified());
+        } catch (SQLException x) {
+          notEmptied.add(e.getKey().qualified() + " (" + PgErrors.oneLine(x.getMessage()) + ")");
+        }
       }
+    }
+    if (!notEmptied.isEmpty()) {
+      failures.add("partly loaded and could not be emptied again: " + String.join(", ", notEmptied)
+          + (createdHere ? "; drop the database before using it" : "; empty them by hand"));
     }
     List<String> missing = byTable.keySet().stream().filter(t -> !complete.contains(t)).map(TableRef::qualified)
         .sorted().toList();
@@ -666,12 +675,23 @@ public final class Restorer {
         : String.join(", ", tables.subList(0, show)) + " and " + (tables.size() - show) + " more";
   }
 
-  private static void truncate(PgConnectionInfo target, TableRef table) throws RestoreException {
+  /**
+   * Removes the rows loaded into a table whose load did not complete. A table this restore created is truncated;
+   * an existing one (data-only: it was empty before) is emptied with DELETE, since TRUNCATE refuses a table that
+   * another table's foreign key references, and with triggers and foreign key checks off where permitted.
+   */
+  private static void empty(PgConnectionInfo target, TableRef table, boolean existing) throws SQLException {
     try (Connection c = connect(target); Statement st = c.createStatement()) {
-      st.execute("TRUNCATE ONLY " + table.qualified());
-    } catch (SQLException e) {
-      throw new RestoreException("restore stopped with table " + table.qualified() + " partly loaded, and emptying it"
-          + " failed: " + PgErrors.describe(e, target) + "; drop the database before using it");
+      if (!existing) {
+        st.execute("TRUNCATE ONLY " + table.qualified());
+        return;
+      }
+      try {
+        st.execute("SET session_replication_role = replica");
+      } catch (SQLException ignored) {
+        // not a superuser: the DELETE runs with foreign key checks, as the load did
+      }
+      st.execute("DELETE FROM ONLY " + table.qualified());
     }
   }
 

@@ -94,4 +94,16 @@ class RestoreSelectionTest {
     assertThatThrownBy(() -> RestoreSelection.check("a.b.c")).hasMessageContaining("more than one dot");
     assertThatThrownBy(() -> RestoreSelection.check("\"open")).hasMessageContaining("unclosed double quote");
   }
+
+  @Test
+  void aSequenceValueFindsItsSequenceWhateverSpacesTheNamesHold() {
+    java.util.Map<Integer, ArchiveToc.Entry> m = new java.util.LinkedHashMap<>();
+    m.put(1, new ArchiveToc.Entry(1, 51, "SEQUENCE", "my schema", "id seq", List.of(), "pre-data",
+        "1; 1259 51 SEQUENCE my schema id seq the owner"));
+    m.put(2, new ArchiveToc.Entry(2, 0, "SEQUENCE SET", "my", "schema id seq the", List.of(), "data",
+        "2; 0 0 SEQUENCE SET my schema id seq the owner"));
+    ArchiveToc.matchSequenceSets(m);
+    assertThat(m.get(2).schema()).isEqualTo("my schema");
+    assertThat(m.get(2).name()).isEqualTo("id seq");
+  }
 }
