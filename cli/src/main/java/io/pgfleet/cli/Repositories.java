@@ -30,22 +30,11 @@ final class Repositories {
   static Storage forWriting(String repo) {
     if (isS3(repo)) {
       S3Storage s = s3(repo);
-      try {
-        s.checkWritable();
-      } catch (StorageException e) {
-        s.close();
-        throw new UserError(e.getMessage());
-      }
-      return s;
+      return checked(s, s::checkWritable);
     }
     if (isGcs(repo)) {
       GcsStorage s = gcs(repo);
-      try {
-        s.checkWritable();
-      } catch (StorageException e) {
-        throw new UserError(e.getMessage());
-      }
-      return s;
+      return checked(s, s::checkWritable);
     }
     Path p = path(repo);
     try {
@@ -60,26 +49,34 @@ final class Repositories {
   static Storage forReading(String repo) {
     if (isS3(repo)) {
       S3Storage s = s3(repo);
-      try {
-        s.checkReadable();
-      } catch (StorageException e) {
-        s.close();
-        throw new UserError(e.getMessage());
-      }
-      return s;
+      return checked(s, s::checkReadable);
     }
     if (isGcs(repo)) {
       GcsStorage s = gcs(repo);
-      try {
-        s.checkReadable();
-      } catch (StorageException e) {
-        throw new UserError(e.getMessage());
-      }
-      return s;
+      return checked(s, s::checkReadable);
     }
     try {
       return FileSystemStorage.openExisting(path(repo));
     } catch (StorageException e) {
+      throw new UserError(e.getMessage());
+    }
+  }
+
+  private interface Check {
+    void run() throws StorageException;
+  }
+
+  /** The storage if its check passes; otherwise it is closed and the check's one-line message becomes the error. */
+  private static Storage checked(Storage s, Check check) {
+    try {
+      check.run();
+      return s;
+    } catch (StorageException e) {
+      try {
+        s.close();
+      } catch (java.io.IOException ignored) {
+        // the check's failure is what the user needs to hear
+      }
       throw new UserError(e.getMessage());
     }
   }

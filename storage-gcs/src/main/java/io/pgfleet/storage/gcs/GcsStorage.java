@@ -9,6 +9,7 @@ import com.google.cloud.storage.Blob;
 import com.google.cloud.storage.BlobId;
 import com.google.cloud.storage.BlobInfo;
 import com.google.cloud.storage.StorageOptions;
+import io.pgfleet.common.storage.MappedInputStream;
 import io.pgfleet.common.storage.ObjectInfo;
 import io.pgfleet.common.storage.ObjectWriter;
 import io.pgfleet.common.storage.Storage;
@@ -295,25 +296,7 @@ public final class GcsStorage implements Storage {
       throw mapped("reading", key, e);
     }
     InputStream in = Channels.newInputStream(channel);
-    return new java.io.FilterInputStream(in) {
-      @Override
-      public int read() throws IOException {
-        try {
-          return super.read();
-        } catch (RuntimeException e) {
-          throw mapped("reading", key, e);
-        }
-      }
-
-      @Override
-      public int read(byte[] b, int off, int len) throws IOException {
-        try {
-          return super.read(b, off, len);
-        } catch (RuntimeException e) {
-          throw mapped("reading", key, e);
-        }
-      }
-    };
+    return new MappedInputStream(in, e -> mapped("reading", key, e));
   }
 
   @Override

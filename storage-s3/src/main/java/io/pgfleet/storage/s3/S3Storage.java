@@ -1,11 +1,11 @@
 package io.pgfleet.storage.s3;
 
+import io.pgfleet.common.storage.MappedInputStream;
 import io.pgfleet.common.storage.ObjectInfo;
 import io.pgfleet.common.storage.ObjectWriter;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.storage.StorageException;
 import java.io.ByteArrayInputStream;
-import java.io.FilterInputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.time.Duration;
@@ -139,7 +139,7 @@ public final class S3Storage implements Storage {
       return b.build();
     } catch (RuntimeException e) {
       throw new StorageException("S3 client for " + connection.describe() + " could not start: "
-          + S3Retry.firstLine(e) + "; check " + S3Connection.ENDPOINT_ENV + " and AWS_REGION", e);
+          + S3Retry.describe(e) + "; check " + S3Connection.ENDPOINT_ENV + " and AWS_REGION", e);
     }
   }
 
@@ -208,7 +208,7 @@ public final class S3Storage implements Storage {
     } else {
       hint = "check the network, " + S3Connection.ENDPOINT_ENV + ", the bucket name and the credentials, then retry";
     }
-    return new StorageException("repository " + location + ": " + what + " (" + S3Retry.firstLine(cause) + "); "
+    return new StorageException("repository " + location + ": " + what + " (" + S3Retry.describe(cause) + "); "
         + hint, e);
   }
 
@@ -229,7 +229,7 @@ public final class S3Storage implements Storage {
       return s;
     }
     return new StorageException(what + " " + key + " in repository " + location + " failed: "
-        + S3Retry.firstLine(e), e);
+        + S3Retry.describe(e), e);
   }
 
   private static boolean isStatus(Throwable e, int status) {
@@ -361,7 +361,7 @@ public final class S3Storage implements Storage {
         // Nothing is visible either way; the parts stay billed until a lifecycle rule removes them.
         log.warn("repository {}: aborting the upload of {} failed ({}); its parts stay invisible until the"
             + " bucket's AbortIncompleteMultipartUpload lifecycle rule removes them", location, key,
-            S3Retry.firstLine(e));
+            S3Retry.describe(e));
       }
     }
   }
@@ -398,25 +398,7 @@ public final class S3Storage implements Storage {
     } catch (IOException | RuntimeException e) {
       throw mapped("reading", key, e);
     }
-    return new FilterInputStream(in) {
-      @Override
-      public int read() throws IOException {
-        try {
-          return super.read();
-        } catch (RuntimeException e) {
-          throw mapped("reading", key, e);
-        }
-      }
-
-      @Override
-      public int read(byte[] b, int off, int len) throws IOException {
-        try {
-          return super.read(b, off, len);
-        } catch (RuntimeException e) {
-          throw mapped("reading", key, e);
-        }
-      }
-    };
+    return new MappedInputStream(in, e -> mapped("reading", key, e));
   }
 
   @Override
