@@ -1,0 +1,140 @@
+package io.pgfleet.common.config;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.ZoneId;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The fleet's configuration, as read from a YAML file by {@link FleetConfigLoader} and validated as a whole: every
+ * problem is reported with its path ({@code clusters[2].schedule.cron: ...}) before anything starts. Secrets
+ * (database passwords, the API token, Kafka's SASL/TLS secrets, the encryption key) appear here only as
+ * {@link SecretRef}s, resolved when used; the file never holds them inline.
+ *
+ * @param kafka the broker; {@code null} bootstrap servers means the embedded broker (standalone only)
+ * @param repository where backups go
+ * @param clusters the PostgreSQL clusters to back up, in file order, names unique
+ * @param coordinator the coordinator's own settings
+ * @param worker a worker process's settings
+ * @param pgBinDirs directories holding pg_dump/pg_restore/psql of various majors (PgTools), may be empty
+ */
+public record FleetConfig(Kafka kafka, Repository repository, List<Cluster> clusters, Coordinator coordinator,
+    Worker worker, List<Path> pgBinDirs) {
+
+  /** A secret given by reference: exactly one of an environment variable name or a file path. */
+  public record SecretRef(String env, Path file) {
+    /** Reads the secret now; the message of the exception names the variable or file, never the value. */
+    public String resolve() {
+      return SecretRefs.resolve(this);
+    }
+
+    public String describe() {
+      return env != null ? "environment variable " + env : "file " + file;
+    }
+  }
+
+  /**
+   * @param bootstrapServers host:port list, or null for the embedded broker
+   * @param properties Kafka client properties passed through as they are (security.protocol, sasl.mechanism,
+   *     ssl.truststore.location...): plain values, never secrets
+   * @param secretProperties Kafka client properties whose values are secrets (sasl.jaas.config,
+   *     ssl.truststore.password, ssl.keystore.password, ssl.key.password), by reference
+   * @param taskPartitions partitions of pgfleet.tasks when pgfleet creates it (2-4x the fleet's total slots)
+   * @param replication replication factor of the topics pgfleet creates
+   */
+  public record Kafka(String bootstrapServers, Map<String, String> properties, Map<String, SecretRef> secretProperties,
+      int taskPartitions, short replication) {}
+
+  /**
+   * @param url a directory, gs://bucket/prefix or s3://bucket/prefix
+   * @param encryptionKey the master key (base64 or hex, as {@code --encryption-key-file} reads it), or null for
+   *     backups stored in the clear
+   */
+  public record Repository(String url, SecretRef encryptionKey) {}
+
+  /**
+   * @param name the cluster's name in the repository, events and API: 1-64 of [A-Za-z0-9_-]
+   * @param sslmode libpq sslmode (disable, allow, prefer, require, verify-ca, verify-full), null for the default
+   * @param password by reference; null when the server needs none (trust, peer, certificates)
+   * @param databases which databases to back up
+   * @param schedule when; null means only on demand (API, CLI)
+   * @param limits per-cluster bulkhead
+   */
+  public record Cluster(String name, String host, int port, String sslmode, String user, SecretRef password,
+      Databases databases, Schedule schedule, Limits limits) {}
+
+  /**
+   * Which databases of a cluster are backed up. Discovery lists the cluster's databases at every wave (all but
+   * templates and those that refuse connections), keeps those matching one {@code include} pattern (default
+   * {@code *}) and drops those matching an {@code exclude} pattern. Patterns are globs: {@code *} any run of
+   * characters, {@code ?} one character; everything else literal, case-sensitive.
+   *
+   * @param filters per-database pg_dump-style filters, keyed by a glob pattern of database names (the first
+   *     matching key wins)
+   */
+  public record Databases(List<String> include, List<String> exclude, Map<String, Filters> filters) {
+    /** The filters for one database: those of the first pattern matching it, else none. */
+    public Filters filtersFor(String database) {
+      for (Map.Entry<String, Filters> e : filters.entrySet()) {
+        if (Globs.matches(e.getKey(), database)) {
+          return e.getValue();
+        }
+      }
+      return Filters.NONE;
+    }
+
+    public boolean selects(String database) {
+      return include.stream().anyMatch(p -> Globs.matches(p, database))
+          && exclude.stream().noneMatch(p -> Globs.matches(p, database));
+    }
+  }
+
+  /**
+   * pg_dump-style selection for one database (psql patterns, as pg_dump -n/-N/-T/--exclude-table-data take them).
+   */
+  public record Filters(List<String> schemas, List<String> excludeSchemas, List<String> excludeTables,
+      List<String> excludeTableData) {
+    public static final Filters NONE = new Filters(List.of(), List.of(), List.of(), List.of());
+
+    public boolean isEmpty() {
+      return schemas.isEmpty() && excludeSchemas.isEmpty() && excludeTables.isEmpty() && excludeTableData.isEmpty();
+    }
+  }
+
+  /** A cron expression (5 fields, Unix style: minute hour day-of-month month day-of-week) in a time zone. */
+  public record Schedule(String cron, ZoneId timeZone) {}
+
+  /**
+   * @param maxRuns backups of this cluster in flight at once (snapshots held on it)
+   * @param maxTasks tasks of this cluster running or queued on workers at once (connections dumping from it)
+   */
+  public record Limits(int maxRuns, int maxTasks) {
+    public static final Limits DEFAULT = new Limits(2, 4);
+  }
+
+  /**
+   * @param http the API's listener
+   * @param apiToken the bearer token of the API, by reference; null disables the API's /api routes (health,
+   *     readiness and the OpenAPI document stay)
+   * @param maxRuns runs in flight over the whole fleet
+   * @param startTimeout a run whose tasks have not all started within this bound is aborted (snapshot released)
+   *     and retried
+   * @param maxRunAttempts how often a database's run is tried in one wave before it is reported failed
+   */
+  public record Coordinator(Http http, SecretRef apiToken, int maxRuns, Duration startTimeout, int maxRunAttempts) {}
+
+  public record Http(String host, int port) {}
+
+  /**
+   * @param id a stable id (static group membership), or null for a generated one (hostname + random suffix)
+   * @param slots tasks run at once
+   * @param zstdLevel 1-19
+   */
+  public record Worker(String id, int slots, int zstdLevel) {}
+
+  public Optional<Cluster> cluster(String name) {
+    return clusters.stream().filter(c -> c.name().equals(name)).findFirst();
+  }
+}
