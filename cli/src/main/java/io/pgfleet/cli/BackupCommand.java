@@ -140,7 +140,7 @@ final class BackupCommand implements Callable<Integer> {
             Main.version(), plan, key))) {
       BackupOutcome outcome;
       try {
-        outcome = s.coordinator().backup(clusterName, target.database(), archive, printer::backup)
+        outcome = s.coordinator().backup(clusterName, target.database(), archive, io.pgfleet.common.task.DumpFilter.NONE, printer::backup)
             .toCompletionStage().toCompletableFuture().get(7, TimeUnit.DAYS);
       } catch (ExecutionException e) {
         printer.done();

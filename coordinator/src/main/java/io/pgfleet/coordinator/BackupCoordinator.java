@@ -21,6 +21,7 @@ import io.pgfleet.common.storage.ObjectInfo;
 import io.pgfleet.common.storage.ObjectWriter;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.stream.Sha256Counter;
+import io.pgfleet.common.task.DumpFilter;
 import io.pgfleet.common.task.GlobalsTask;
 import io.pgfleet.common.task.ArchiveOptions;
 import io.pgfleet.common.task.ArchiveTask;
@@ -185,7 +186,7 @@ public final class BackupCoordinator {
    * {@link BackupFailedException} whose message says why; either way the snapshot is released.
    */
   public Future<BackupOutcome> backup(String cluster, String database, Consumer<RunProgress> progress) {
-    return backup(cluster, database, null, progress);
+    return backup(cluster, database, null, DumpFilter.NONE, progress);
   }
 
   /**
@@ -193,7 +194,7 @@ public final class BackupCoordinator {
    * the same snapshot, held until it completes), else as pgfleet's schema and table-data tasks.
    */
   public Future<BackupOutcome> backup(String cluster, String database, ArchiveOptions archive,
-      Consumer<RunProgress> progress) {
+      DumpFilter filter, Consumer<RunProgress> progress) {
     String runId = UUID.randomUUID().toString();
     Instant startedAt = Instant.now();
     String backupId = RepositoryLayout.newBackupId(startedAt);
@@ -205,7 +206,7 @@ public final class BackupCoordinator {
         holder.lockTables(tables.stream().map(TableInfo::ref).toList(), options.lockTimeout());
         BackupPlan plan = archive != null
             ? BackupPlanner.planArchive(holder, cluster, database, runId, backupId, archive)
-            : BackupPlanner.plan(holder, tables, cluster, database, runId, backupId, options.plan());
+            : BackupPlanner.plan(holder, tables, cluster, database, runId, backupId, options.plan(), filter);
         if (options.encryptionKey() != null) {
           // Only the wrapped data key travels with the tasks; each worker unwraps it with its own master key.
           BackupEncryption e = DataKeys.newBackupKey(options.encryptionKey()).record();

@@ -1,5 +1,6 @@
 package io.pgfleet.common.config;
 
+import io.pgfleet.common.task.DumpFilter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.ZoneId;
@@ -74,32 +75,20 @@ public record FleetConfig(Kafka kafka, Repository repository, List<Cluster> clus
    * @param filters per-database pg_dump-style filters, keyed by a glob pattern of database names (the first
    *     matching key wins)
    */
-  public record Databases(List<String> include, List<String> exclude, Map<String, Filters> filters) {
+  public record Databases(List<String> include, List<String> exclude, Map<String, DumpFilter> filters) {
     /** The filters for one database: those of the first pattern matching it, else none. */
-    public Filters filtersFor(String database) {
-      for (Map.Entry<String, Filters> e : filters.entrySet()) {
+    public DumpFilter filtersFor(String database) {
+      for (Map.Entry<String, DumpFilter> e : filters.entrySet()) {
         if (Globs.matches(e.getKey(), database)) {
           return e.getValue();
         }
       }
-      return Filters.NONE;
+      return DumpFilter.NONE;
     }
 
     public boolean selects(String database) {
       return include.stream().anyMatch(p -> Globs.matches(p, database))
           && exclude.stream().noneMatch(p -> Globs.matches(p, database));
-    }
-  }
-
-  /**
-   * pg_dump-style selection for one database (psql patterns, as pg_dump -n/-N/-T/--exclude-table-data take them).
-   */
-  public record Filters(List<String> schemas, List<String> excludeSchemas, List<String> excludeTables,
-      List<String> excludeTableData) {
-    public static final Filters NONE = new Filters(List.of(), List.of(), List.of(), List.of());
-
-    public boolean isEmpty() {
-      return schemas.isEmpty() && excludeSchemas.isEmpty() && excludeTables.isEmpty() && excludeTableData.isEmpty();
     }
   }
 

@@ -6,6 +6,7 @@ import io.pgfleet.common.repository.RepositoryLayout;
 import io.pgfleet.common.task.ArchiveOptions;
 import io.pgfleet.common.task.ArchiveTask;
 import io.pgfleet.common.task.Chunk;
+import io.pgfleet.common.task.DumpFilter;
 import io.pgfleet.common.task.GlobalsTask;
 import io.pgfleet.common.task.SchemaTask;
 import io.pgfleet.common.task.TableDataTask;
@@ -58,7 +59,7 @@ public final class BackupPlanner {
    *     against DROP, so sampling them cannot fail on a table dropped meanwhile
    */
   public static BackupPlan plan(SnapshotHolder holder, List<TableInfo> tables, String cluster, String database,
-      String runId, String backupId, PlanOptions options) throws SQLException {
+      String runId, String backupId, PlanOptions options, DumpFilter filter) throws SQLException {
     Connection c = holder.connection();
     int serverVersion = holder.source().serverVersionNum();
     Instant now = Instant.now();
