@@ -58,6 +58,7 @@ import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
+import java.util.function.ToIntFunction;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
@@ -80,20 +81,33 @@ public final class BackupCoordinator {
    *     second) before it counts as lost and is published again as a new attempt
    */
   public record Options(int maxAttempts, Duration startTimeout, Duration silenceTimeout, Duration lockTimeout,
-      String pgfleetVersion, BackupPlanner.PlanOptions plan, MasterKey encryptionKey) {
+      String pgfleetVersion, BackupPlanner.PlanOptions plan, MasterKey encryptionKey,
+      ToIntFunction<String> clusterTaskLimit) {
     public static Options defaults(String version) {
       return new Options(3, Duration.ofSeconds(120), Duration.ofSeconds(90), Duration.ofSeconds(30), version,
-          BackupPlanner.PlanOptions.defaults(), null);
+          BackupPlanner.PlanOptions.defaults(), null, c -> Integer.MAX_VALUE);
     }
 
     public Options withPlan(BackupPlanner.PlanOptions next) {
       return new Options(maxAttempts, startTimeout, silenceTimeout, lockTimeout, pgfleetVersion, next,
-          encryptionKey);
+          encryptionKey, clusterTaskLimit);
     }
 
     /** Encrypts every backup with a fresh data key wrapped by {@code key} (null: store in the clear). */
     public Options withEncryption(MasterKey key) {
-      return new Options(maxAttempts, startTimeout, silenceTimeout, lockTimeout, pgfleetVersion, plan, key);
+      return new Options(maxAttempts, startTimeout, silenceTimeout, lockTimeout, pgfleetVersion, plan, key,
+          clusterTaskLimit);
+    }
+
+    /** At most {@code limit.applyAsInt(cluster)} tasks of a cluster published or running at once (bulkhead). */
+    public Options withClusterTaskLimit(ToIntFunction<String> limit) {
+      return new Options(maxAttempts, startTimeout, silenceTimeout, lockTimeout, pgfleetVersion, plan,
+          encryptionKey, limit);
+    }
+
+    public Options withTimeouts(Duration start, Duration silence) {
+      return new Options(maxAttempts, start, silence, lockTimeout, pgfleetVersion, plan, encryptionKey,
+          clusterTaskLimit);
     }
   }
 
@@ -102,18 +116,19 @@ public final class BackupCoordinator {
   private final Storage storage;
   private final ClusterDirectory clusters;
   private final Options options;
-  private final Map<String, BackupRun> runs = new HashMap<>();
+  private final Map<String, BackupRun> runs = new java.util.LinkedHashMap<>();
   /** Failed runs waiting, at most {@link #DRAIN_MILLIS}, for their tasks in flight to end before the cleanup. */
   private final Map<String, Draining> draining = new HashMap<>();
   private static final long DRAIN_MILLIS = 5000;
 
-  private record Draining(BackupRun run, String reason, Set<String> inFlight, long deadline) {}
+  private record Draining(BackupRun run, String reason, boolean retryable, Set<String> inFlight, long deadline) {}
   private Context context;
   private KafkaProducer<String, String> producer;
   private KafkaConsumer<String, String> consumer;
   private TaskDispatcher dispatcher;
   private EventPublisher events;
   private long timer = -1;
+  private int pumpTurn;
 
   public BackupCoordinator(Vertx vertx, KafkaSettings kafka, Storage storage, ClusterDirectory clusters,
       Options options) {
@@ -195,7 +210,12 @@ public final class BackupCoordinator {
    */
   public Future<BackupOutcome> backup(String cluster, String database, ArchiveOptions archive,
       DumpFilter filter, Consumer<RunProgress> progress) {
-    String runId = UUID.randomUUID().toString();
+    return backup(UUID.randomUUID().toString(), cluster, database, archive, filter, progress);
+  }
+
+  /** As above, with the run id chosen by the caller (the fleet names a run before it is admitted). */
+  public Future<BackupOutcome> backup(String runId, String cluster, String database, ArchiveOptions archive,
+      DumpFilter filter, Consumer<RunProgress> progress) {
     Instant startedAt = Instant.now();
     String backupId = RepositoryLayout.newBackupId(startedAt);
     PgConnectionInfo target = clusters.connection(cluster, database);
@@ -218,7 +238,16 @@ public final class BackupCoordinator {
         holder.close();
         throw e;
       }
-    }, false).recover(e -> Future.failedFuture(new BackupFailedException(message(e))))
+    }, false).recover(e -> {
+      // No snapshot, no plan: nothing was written. Said on the event stream too, so a consumer watching this
+      // database sees the run end.
+      String reason = message(e);
+      LOG.error("run {}: cannot start the backup of {}/{}: {}", runId, cluster, database, reason);
+      Future<Void> said = events == null ? Future.succeededFuture()
+          : events.publish(EventTypes.BACKUP_FAILED, cluster, database, runId, backupId, null,
+              new Payloads.BackupFailed(backupId, "cannot start the backup: " + reason));
+      return said.transform(x -> Future.<BackupRun>failedFuture(new BackupFailedException(reason)));
+    })
         .compose(run -> {
           Promise<BackupOutcome> p = Promise.promise();
           context.runOnContext(v -> {
@@ -326,13 +355,36 @@ public final class BackupCoordinator {
     }
   }
 
-  /** Publishes pending tasks of the active runs, round-robin between runs, while workers have free slots. */
+  /**
+   * Publishes pending tasks while workers have free slots. Clusters take turns, one task each (so a cluster with
+   * many runs does not crowd out the others), each within its task limit counting what is published, running or
+   * still draining from a failed run; within a cluster the earliest run goes first, so its snapshot is released
+   * as soon as possible.
+   */
   private void pump() {
+    Map<String, List<BackupRun>> byCluster = new java.util.LinkedHashMap<>();
+    for (BackupRun run : runs.values()) {
+      if (!run.ended() && run.hasPending()) {
+        byCluster.computeIfAbsent(run.plan().cluster(), k -> new ArrayList<>()).add(run);
+      }
+    }
+    if (byCluster.isEmpty()) {
+      return;
+    }
+    List<String> order = new ArrayList<>(byCluster.keySet());
+    java.util.Collections.rotate(order, -(pumpTurn++ % order.size()));
+    Map<String, Integer> inFlight = new HashMap<>();
+    order.forEach(c -> inFlight.put(c, tasksInFlight(c)));
     boolean published = true;
     while (published) {
       published = false;
-      for (BackupRun run : new ArrayList<>(runs.values())) {
-        if (run.ended() || !run.hasPending()) {
+      for (String cluster : order) {
+        if (inFlight.get(cluster) >= options.clusterTaskLimit().applyAsInt(cluster)) {
+          continue;
+        }
+        BackupRun run = byCluster.get(cluster).stream().filter(r -> !r.ended() && r.hasPending()).findFirst()
+            .orElse(null);
+        if (run == null) {
           continue;
         }
         var partition = dispatcher.pickPartition();
@@ -342,9 +394,62 @@ public final class BackupCoordinator {
         Task task = run.nextToPublish();
         dispatcher.publish(task, partition.get()).onFailure(err -> fail(run,
             "cannot publish " + task.describe() + " to Kafka topic " + Topics.TASKS + ": " + err.getMessage()));
+        inFlight.merge(cluster, 1, Integer::sum);
         published = true;
       }
     }
+  }
+
+  /** Tasks of a cluster published or running: of active runs, and of failed runs still draining. */
+  public int tasksInFlight(String cluster) {
+    int n = 0;
+    for (BackupRun run : runs.values()) {
+      if (run.plan().cluster().equals(cluster)) {
+        for (BackupRun.TaskState t : run.tasks()) {
+          if (t.status() == BackupRun.Status.PUBLISHED || t.status() == BackupRun.Status.STARTED) {
+            n++;
+          }
+        }
+      }
+    }
+    for (Draining d : draining.values()) {
+      if (d.run().plan().cluster().equals(cluster)) {
+        n += d.inFlight().size();
+      }
+    }
+    return n;
+  }
+
+  /** The runs in flight (context-confined: call on the coordinator's context). */
+  public List<BackupRun> activeRuns() {
+    return List.copyOf(runs.values());
+  }
+
+  /** Free task slots (plus prefetch) of the workers heard from recently. */
+  public int freeSlots() {
+    return dispatcher == null ? 0 : dispatcher.freeSlots();
+  }
+
+  /** Slots of live workers with nothing running or queued on them. */
+  public int idleSlots() {
+    return dispatcher == null ? 0 : dispatcher.idleSlots();
+  }
+
+  /** Workers heard from recently. */
+  public int liveWorkers() {
+    return dispatcher == null ? 0 : dispatcher.liveWorkers().size();
+  }
+
+  /** Tasks of active runs waiting to be published, over all clusters not at their task limit. */
+  public int backlog() {
+    int n = 0;
+    for (BackupRun run : runs.values()) {
+      if (!run.ended() && tasksInFlight(run.plan().cluster())
+          < options.clusterTaskLimit().applyAsInt(run.plan().cluster())) {
+        n += run.pendingCount();
+      }
+    }
+    return n;
   }
 
   private void tick() {
@@ -365,7 +470,8 @@ public final class BackupCoordinator {
         if (t.status() == BackupRun.Status.PUBLISHED
             && now - t.publishedAt() > options.startTimeout().toMillis()) {
           fail(run, t.task().describe() + " was not started by any worker within "
-              + options.startTimeout().toSeconds() + " s: are workers running and consuming " + Topics.TASKS + "?");
+              + options.startTimeout().toSeconds() + " s: are workers running and consuming " + Topics.TASKS + "?",
+              null, true);
           break;
         }
         if (t.status() == BackupRun.Status.STARTED && now - t.lastHeardAt() > options.silenceTimeout().toMillis()) {
@@ -379,11 +485,19 @@ public final class BackupCoordinator {
       if (run.ended()) {
         continue;
       }
+      if (!run.anyStarted() && now - run.startedAt().toEpochMilli() > options.startTimeout().toMillis()
+          && run.tasks().stream().noneMatch(t -> t.status() == BackupRun.Status.PUBLISHED
+              && dispatcher.queuedBehindBusyWorker(t.task().header().taskId()))) {
+        // The snapshot has been held all this time for nothing: release it and let a new run try later.
+        fail(run, "no task of the run started within " + options.startTimeout().toSeconds()
+            + " s of its snapshot (workers busy or unreachable); the snapshot was released", null, true);
+        continue;
+      }
       if (run.hasPending() && dispatcher.freeSlots() == 0 && dispatcher.liveWorkers().isEmpty()) {
         long since = run.waitingSince(now);
         if (now - since > options.startTimeout().toMillis()) {
           fail(run, "no pgfleet worker has been seen for " + options.startTimeout().toSeconds()
-              + " s: start workers (they announce themselves on " + Topics.WORKERS + ")");
+              + " s: start workers (they announce themselves on " + Topics.WORKERS + ")", null, true);
           continue;
         }
       } else {
@@ -485,11 +599,15 @@ public final class BackupCoordinator {
   }
 
   private void fail(BackupRun run, String reason) {
-    fail(run, reason, null);
+    fail(run, reason, null, false);
+  }
+
+  private void fail(BackupRun run, String reason, String endedTaskId) {
+    fail(run, reason, endedTaskId, false);
   }
 
   /** @param endedTaskId the task whose end failed the run: it has reported (or gone silent), nothing to wait for */
-  private void fail(BackupRun run, String reason, String endedTaskId) {
+  private void fail(BackupRun run, String reason, String endedTaskId, boolean retryable) {
     if (run.ended()) {
       return;
     }
@@ -508,22 +626,26 @@ public final class BackupCoordinator {
         .forEach(dispatcher::release);
     runs.remove(run.plan().runId());
     if (inFlight.isEmpty()) {
-      endFailed(run, reason);
+      endFailed(run, reason, retryable);
     } else {
       draining.put(run.plan().runId(),
-          new Draining(run, reason, inFlight, System.currentTimeMillis() + DRAIN_MILLIS));
+          new Draining(run, reason, retryable, inFlight, System.currentTimeMillis() + DRAIN_MILLIS));
     }
   }
 
   private void drained(Draining d) {
     d.inFlight().forEach(dispatcher::release);
     if (draining.remove(d.run().plan().runId()) != null) {
-      endFailed(d.run(), d.reason());
+      endFailed(d.run(), d.reason(), d.retryable());
     }
   }
 
   /** Releases the snapshot, removes the run's objects (no manifest was written: they are no backup), reports. */
   private void endFailed(BackupRun run, String reason) {
+    endFailed(run, reason, false);
+  }
+
+  private void endFailed(BackupRun run, String reason, boolean retryable) {
     BackupPlan plan = run.plan();
     LOG.error("run {}: backup {} of {}/{} failed: {}", plan.runId(), plan.backupId(), plan.cluster(),
         plan.database(), reason);
@@ -547,7 +669,7 @@ public final class BackupCoordinator {
       }
       events.publish(EventTypes.BACKUP_FAILED, plan.cluster(), plan.database(), plan.runId(), plan.backupId(), null,
           new Payloads.BackupFailed(plan.backupId(), reason))
-          .onComplete(y -> run.promise().tryFail(new BackupFailedException(reason)));
+          .onComplete(y -> run.promise().tryFail(new BackupFailedException(reason, retryable)));
     });
   }
 

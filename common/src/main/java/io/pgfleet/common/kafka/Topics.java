@@ -23,6 +23,8 @@ public final class Topics {
   public static final String WORKERS = "pgfleet.workers";
   public static final String DEAD_LETTER = "pgfleet.tasks.dlq";
   public static final String WORKER_GROUP = "pgfleet-workers";
+  /** One partition, never written: the coordinator whose group member owns it is the leader. */
+  public static final String COORDINATORS = "pgfleet.coordinators";
 
   private Topics() {}
 
@@ -44,6 +46,7 @@ public final class Topics {
       add(missing, existing, new NewTopic(EVENTS, layout.eventPartitions(), layout.replication()));
       add(missing, existing, new NewTopic(DEAD_LETTER, 1, layout.replication()));
       add(missing, existing, new NewTopic(WORKERS, 1, layout.replication()).configs(compacted));
+      add(missing, existing, new NewTopic(COORDINATORS, 1, layout.replication()));
       if (!missing.isEmpty()) {
         try {
           admin.createTopics(missing).all().get(30, TimeUnit.SECONDS);

@@ -64,6 +64,17 @@ public final class TaskDispatcher {
     return liveWorkers().stream().mapToInt(this::free).sum();
   }
 
+  /**
+   * Slots of live workers with no task running or queued on them (prefetch not counted): what a new run could
+   * start on right away.
+   */
+  public int idleSlots() {
+    return liveWorkers().stream().mapToInt(w -> {
+      long ours = w.partitions().stream().filter(inFlight::containsKey).count();
+      return (int) Math.max(0, w.slots() - Math.max(ours, w.busy()));
+    }).sum();
+  }
+
   private int free(WorkerStatus w) {
     long ours = w.partitions().stream().filter(inFlight::containsKey).count();
     return (int) Math.max(0, w.slots() + prefetch - Math.max(ours, w.busy()));

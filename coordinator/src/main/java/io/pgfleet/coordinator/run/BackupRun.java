@@ -25,6 +25,7 @@ public final class BackupRun {
     private Status status = Status.PENDING;
     private long publishedAt;
     private long lastHeardAt;
+    private long firstStartedAt;
     private ArtifactEntry artifact;
     private java.util.List<ArtifactEntry> files;
     private long rows;
@@ -62,8 +63,28 @@ public final class BackupRun {
       return files;
     }
 
+    public long rows() {
+      return rows;
+    }
+
+    public long rawBytes() {
+      return rawBytes;
+    }
+
+    public long storedBytes() {
+      return bytes;
+    }
+
+    /** When a worker first reported this attempt started (epoch millis), 0 before that. */
+    public long firstStartedAt() {
+      return firstStartedAt;
+    }
+
     public void started() {
       lastHeardAt = System.currentTimeMillis();
+      if (firstStartedAt == 0) {
+        firstStartedAt = lastHeardAt;
+      }
       if (status != Status.COMPLETED) {
         status = Status.STARTED;
       }
@@ -160,10 +181,20 @@ public final class BackupRun {
     return !pending.isEmpty();
   }
 
+  public int pendingCount() {
+    return pending.size();
+  }
+
+  /** True once any task of the run has been started by a worker. */
+  public boolean anyStarted() {
+    return tasks.values().stream().anyMatch(t -> t.status == Status.STARTED || t.status == Status.COMPLETED);
+  }
+
   /** Queues the task again as a new attempt, ahead of tasks not yet published. */
   public void retry(TaskState s, int attempt) {
     s.task = s.task.withAttempt(attempt);
     s.status = Status.PENDING;
+    s.firstStartedAt = 0;
     pending.addFirst(s.task);
   }
 
