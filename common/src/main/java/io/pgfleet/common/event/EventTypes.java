@@ -2,6 +2,7 @@ package io.pgfleet.common.event;
 
 /** The event types pgfleet emits on {@code pgfleet.events}; docs/events.md describes each payload. */
 public final class EventTypes {
+  public static final String BACKUP_SCHEDULED = "io.pgfleet.backup.scheduled";
   public static final String BACKUP_STARTED = "io.pgfleet.backup.started";
   public static final String BACKUP_COMPLETED = "io.pgfleet.backup.completed";
   public static final String BACKUP_FAILED = "io.pgfleet.backup.failed";

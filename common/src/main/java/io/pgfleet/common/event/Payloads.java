@@ -8,6 +8,14 @@ import java.util.List;
 public final class Payloads {
   private Payloads() {}
 
+  /**
+   * A fleet coordinator queued a run: it starts when workers have room and the cluster's limits allow.
+   *
+   * @param trigger schedule, api, retry or recovery
+   * @param attempt 1, or more for a run retried after the previous attempt could not start
+   */
+  public record BackupScheduled(String trigger, int attempt) {}
+
   /** @param planNotes the planner's decisions worth knowing: tables split into chunks, or not and why */
   public record BackupStarted(String backupId, int tasks, String snapshot, String serverVersion,
       List<String> planNotes) {}

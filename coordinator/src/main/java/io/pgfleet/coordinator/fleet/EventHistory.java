@@ -31,9 +31,14 @@ import org.slf4j.LoggerFactory;
 final class EventHistory {
   private static final Logger LOG = LoggerFactory.getLogger(EventHistory.class);
 
-  /** @param endType the terminal event's type, null while the run has not ended */
-  record RunTrace(String runId, String cluster, String database, String backupId, Instant startedAt, String endType,
-      Instant endedAt, String reason) {
+  /**
+   * @param scheduled the run's {@code backup.scheduled} event, or null (a run of the CLI, or scheduled before the
+   *     window)
+   * @param startedAt null while the run was only queued
+   * @param endType the terminal event's type, null while the run has not ended
+   */
+  record RunTrace(String runId, String cluster, String database, Payloads.BackupScheduled scheduled,
+      String backupId, Instant startedAt, String endType, Instant endedAt, String reason) {
     boolean open() {
       return endType == null;
     }
@@ -99,17 +104,23 @@ final class EventHistory {
     String database = e.subject().substring(slash + 1);
     RunTrace t = runs.get(e.runid());
     switch (e.type()) {
-      case EventTypes.BACKUP_STARTED -> {
+      case EventTypes.BACKUP_SCHEDULED -> {
         if (t == null) {
-          runs.put(e.runid(), new RunTrace(e.runid(), cluster, database, e.backupid(), e.time(), null, null, null));
+          runs.put(e.runid(), new RunTrace(e.runid(), cluster, database, e.dataAs(Payloads.BackupScheduled.class),
+              null, null, null, null, null));
+        }
+      }
+      case EventTypes.BACKUP_STARTED -> {
+        if (t == null || t.startedAt() == null) {
+          runs.put(e.runid(), new RunTrace(e.runid(), cluster, database, t == null ? null : t.scheduled(),
+              e.backupid(), e.time(), null, null, null));
         }
       }
       case EventTypes.BACKUP_COMPLETED, EventTypes.BACKUP_FAILED -> {
         String reason = EventTypes.BACKUP_FAILED.equals(e.type()) ? e.dataAs(Payloads.BackupFailed.class).reason()
             : null;
-        Instant started = t == null ? null : t.startedAt();
-        runs.put(e.runid(), new RunTrace(e.runid(), cluster, database, e.backupid(), started, e.type(), e.time(),
-            reason));
+        runs.put(e.runid(), new RunTrace(e.runid(), cluster, database, t == null ? null : t.scheduled(),
+            e.backupid(), t == null ? null : t.startedAt(), e.type(), e.time(), reason));
       }
       default -> { }
     }

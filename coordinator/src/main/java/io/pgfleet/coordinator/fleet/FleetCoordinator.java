@@ -123,7 +123,11 @@ public final class FleetCoordinator implements FleetApi {
     List<TaskView> tasks = List.of();
 
     RunRecord(String cluster, String database, String trigger, int attempt) {
-      this.runId = UUID.randomUUID().toString();
+      this(UUID.randomUUID().toString(), cluster, database, trigger, attempt);
+    }
+
+    RunRecord(String runId, String cluster, String database, String trigger, int attempt) {
+      this.runId = runId;
       this.cluster = cluster;
       this.database = database;
       this.trigger = trigger;
@@ -285,7 +289,19 @@ public final class FleetCoordinator implements FleetApi {
         role = "leader";
         Instant now = Instant.now();
         clusters.values().forEach(c -> c.nextWaveAt = c.cron == null ? null : c.cron.nextAfter(now).orElse(null));
-        open.forEach(t -> recoverOpenRun(t, myTerm));
+        for (EventHistory.RunTrace t : open) {
+          if (t.startedAt() != null) {
+            recoverOpenRun(t, myTerm);
+          } else if (clusters.containsKey(t.cluster()) && !queuedOrRunning(t.cluster(), t.database())) {
+            // Queued by the previous leader and never started: nothing of it exists; it simply runs now.
+            RunRecord r = new RunRecord(t.runId(), t.cluster(), t.database(),
+                t.scheduled() == null ? "recovery" : t.scheduled().trigger(),
+                t.scheduled() == null ? 1 : t.scheduled().attempt());
+            remember(r);
+            lastRun.put(r.key(), r);
+            clusters.get(r.cluster).queue.addLast(r);
+          }
+        }
         LOG.info("coordinator {} leads: {} cluster(s), {} run(s) left open by a previous leader", instanceId(),
             clusters.size(), open.size());
       });
@@ -446,7 +462,10 @@ public final class FleetCoordinator implements FleetApi {
         && (r.state == State.QUEUED || r.state == State.RUNNING));
   }
 
+  /** Queues a run and says so on the event stream, so a leader taking over knows it is owed. */
   private void enqueue(RunRecord r, boolean first) {
+    events.publish(EventTypes.BACKUP_SCHEDULED, r.cluster, r.database, r.runId, null, null,
+        new Payloads.BackupScheduled(r.trigger, r.attempt));
     remember(r);
     lastRun.put(r.key(), r);
     ClusterState c = clusters.get(r.cluster);
