@@ -1,5 +1,6 @@
 package io.pgfleet.common.config;
 
+import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.task.DumpFilter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -64,7 +65,24 @@ public record FleetConfig(Kafka kafka, Repository repository, List<Cluster> clus
    * @param limits per-cluster bulkhead
    */
   public record Cluster(String name, String host, int port, String sslmode, String user, SecretRef password,
-      Databases databases, Schedule schedule, Limits limits) {}
+      Databases databases, Schedule schedule, Limits limits) {
+    /**
+     * A connection to one database of this cluster. The password is read now (environment or file, every call,
+     * so a rotated file is picked up); a message about it names the cluster and the variable or file.
+     */
+    public PgConnectionInfo connection(String database) {
+      String secret = null;
+      if (password != null) {
+        try {
+          secret = password.resolve();
+        } catch (ConfigException e) {
+          throw new ConfigException("cluster " + name + ": cannot read its password: " + e.getMessage());
+        }
+      }
+      Map<String, String> params = sslmode == null ? Map.of() : Map.of("sslmode", sslmode);
+      return new PgConnectionInfo(host, port, user, secret, database, params);
+    }
+  }
 
   /**
    * Which databases of a cluster are backed up. Discovery lists the cluster's databases at every wave (all but
@@ -93,7 +111,12 @@ public record FleetConfig(Kafka kafka, Repository repository, List<Cluster> clus
   }
 
   /** A cron expression (5 fields, Unix style: minute hour day-of-month month day-of-week) in a time zone. */
-  public record Schedule(String cron, ZoneId timeZone) {}
+  public record Schedule(String cron, ZoneId timeZone) {
+    /** The parsed expression; {@link FleetConfigLoader} has validated it already. */
+    public CronSchedule cronSchedule() {
+      return CronSchedule.parse(cron, timeZone);
+    }
+  }
 
   /**
    * @param maxRuns backups of this cluster in flight at once (snapshots held on it)
