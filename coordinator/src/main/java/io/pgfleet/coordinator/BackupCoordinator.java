@@ -129,6 +129,7 @@ public final class BackupCoordinator {
   private EventPublisher events;
   private long timer = -1;
   private int pumpTurn;
+  private Consumer<BackupRun> runListener = r -> { };
 
   public BackupCoordinator(Vertx vertx, KafkaSettings kafka, Storage storage, ClusterDirectory clusters,
       Options options) {
@@ -252,6 +253,7 @@ public final class BackupCoordinator {
           Promise<BackupOutcome> p = Promise.promise();
           context.runOnContext(v -> {
             runs.put(runId, run);
+            runListener.accept(run);
             LOG.info("run {}: backup {} of {}/{}: {} tasks, snapshot {}", runId, backupId, cluster, database,
                 run.plan().tasks().size(), run.plan().source().snapshot());
             run.plan().notes().forEach(n -> LOG.info("run {}: plan: {}", runId, n));
@@ -418,6 +420,11 @@ public final class BackupCoordinator {
       }
     }
     return n;
+  }
+
+  /** Called on the coordinator's context with every run once it is planned and about to publish its tasks. */
+  public void onRunPlanned(Consumer<BackupRun> listener) {
+    this.runListener = listener;
   }
 
   /** The runs in flight (context-confined: call on the coordinator's context). */

@@ -14,7 +14,6 @@ import java.nio.file.Path;
 import java.time.DateTimeException;
 import java.time.Duration;
 import java.time.ZoneId;
-import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -297,7 +296,7 @@ public final class FleetConfigLoader {
 
   private static FleetConfig.Schedule schedule(ConfigReader reader, Section s) {
     String cron = s.requiredString("cron", "give a 5-field cron expression such as '0 2 * * *'");
-    ZoneId zone = ZoneOffset.UTC;
+    ZoneId zone = ZoneId.of("UTC");
     String zoneText = s.string("timeZone");
     boolean zoneOk = true;
     if (zoneText != null) {

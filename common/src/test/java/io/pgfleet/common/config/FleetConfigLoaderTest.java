@@ -133,7 +133,7 @@ class FleetConfigLoaderTest {
         coordinator:
           startTimeout: PT90S
         """);
-    assertThat(c.clusters().get(0).schedule()).isEqualTo(new FleetConfig.Schedule("*/30 1-5 * * 1-5", ZoneOffset.UTC));
+    assertThat(c.clusters().get(0).schedule()).isEqualTo(new FleetConfig.Schedule("*/30 1-5 * * 1-5", java.time.ZoneId.of("UTC")));
     assertThat(c.coordinator().startTimeout()).isEqualTo(Duration.ofSeconds(90));
     for (var e : Map.of("30s", Duration.ofSeconds(30), "1h", Duration.ofHours(1), "500ms", Duration.ofMillis(500),
         "2m", Duration.ofMinutes(2)).entrySet()) {

@@ -285,6 +285,13 @@ public final class FleetCoordinator implements FleetApi {
               .withTimeouts(config.coordinator().startTimeout(), settings.silenceTimeout())
               .withClusterTaskLimit(c -> Optional.ofNullable(clusters.get(c))
                   .map(s -> s.config.limits().maxTasks()).orElse(Integer.MAX_VALUE)));
+      backups.onRunPlanned(run -> {
+        RunRecord r = runs.get(run.plan().runId());
+        if (r != null) {
+          r.run = run;
+          r.backupId = run.plan().backupId();
+        }
+      });
       return backups.start().onSuccess(x -> {
         role = "leader";
         Instant now = Instant.now();
@@ -514,8 +521,7 @@ public final class FleetCoordinator implements FleetApi {
         if (running >= config.coordinator().maxRuns()) {
           return;
         }
-        long planning = runs.values().stream().filter(r -> r.state == State.RUNNING && r.run == null
-            && backups.activeRuns().stream().noneMatch(b -> b.plan().runId().equals(r.runId))).count();
+        long planning = runs.values().stream().filter(r -> r.state == State.RUNNING && r.run == null).count();
         if (backups.idleSlots() - backups.backlog() - planning <= 0) {
           return;
         }
@@ -578,9 +584,6 @@ public final class FleetCoordinator implements FleetApi {
 
   /** Copies a running run's progress into its record, so it stays visible once the run is gone. */
   private void capture(RunRecord r) {
-    if (r.run == null && backups != null) {
-      r.run = backups.activeRuns().stream().filter(b -> b.plan().runId().equals(r.runId)).findFirst().orElse(null);
-    }
     if (r.run == null) {
       return;
     }
@@ -639,7 +642,9 @@ public final class FleetCoordinator implements FleetApi {
   }
 
   private TreeSet<String> databaseNames(String cluster) {
-    TreeSet<String> names = new TreeSet<>(clusters.get(cluster).databases);
+    ClusterState c = clusters.get(cluster);
+    TreeSet<String> names = new TreeSet<>();
+    c.databases.stream().filter(db -> c.config.databases().selects(db)).forEach(names::add);
     String prefix = cluster + "/";
     lastBackup.keySet().stream().filter(k -> k.startsWith(prefix)).forEach(k -> names.add(k.substring(prefix.length())));
     lastRun.keySet().stream().filter(k -> k.startsWith(prefix)).forEach(k -> names.add(k.substring(prefix.length())));
