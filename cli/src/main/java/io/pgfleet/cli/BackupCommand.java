@@ -7,6 +7,7 @@ import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.pg.PgErrors;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.task.ArchiveOptions;
+import io.pgfleet.common.task.DumpFilter;
 import io.pgfleet.coordinator.run.BackupFailedException;
 import io.pgfleet.coordinator.dispatch.TaskDispatcher;
 import io.pgfleet.coordinator.plan.BackupPlanner;
@@ -88,11 +89,11 @@ final class BackupCommand implements Callable<Integer> {
   boolean dataOnly;
 
   @Option(names = {"-n", "--schema"}, paramLabel = "PATTERN",
-      description = "Archive mode: only schemas matching PATTERN (pg_dump -n; repeatable; each must match).")
+      description = "Only schemas matching PATTERN (pg_dump -n; repeatable; each must match a schema).")
   List<String> schemas = new ArrayList<>();
 
   @Option(names = {"-N", "--exclude-schema"}, paramLabel = "PATTERN",
-      description = "Archive mode: leave out schemas matching PATTERN (pg_dump -N; repeatable).")
+      description = "Leave out schemas matching PATTERN (pg_dump -N; repeatable).")
   List<String> excludeSchemas = new ArrayList<>();
 
   @Option(names = {"-t", "--table"}, paramLabel = "PATTERN",
@@ -100,11 +101,13 @@ final class BackupCommand implements Callable<Integer> {
   List<String> tables = new ArrayList<>();
 
   @Option(names = {"-T", "--exclude-table"}, paramLabel = "PATTERN",
-      description = "Archive mode: leave out tables matching PATTERN (pg_dump -T; repeatable).")
+      description = "Leave out tables matching PATTERN: schema.name, or name for tables visible in the search path"
+          + " as in pg_dump (pg_dump -T; repeatable).")
   List<String> excludeTables = new ArrayList<>();
 
   @Option(names = "--exclude-table-data", paramLabel = "PATTERN",
-      description = "Archive mode: dump the definition but not the rows of tables matching PATTERN (repeatable).")
+      description = "Back up the definition but not the rows of tables matching PATTERN (pg_dump "
+          + "--exclude-table-data; repeatable).")
   List<String> excludeTableData = new ArrayList<>();
 
   @Override
@@ -119,6 +122,13 @@ final class BackupCommand implements Callable<Integer> {
       throw new UserError("--zstd-level " + zstdLevel + " is out of range: give 1 (fastest) to 19 (smallest)");
     }
     ArchiveOptions archive = archiveOptions();
+    DumpFilter filter = archive != null ? DumpFilter.NONE
+        : new DumpFilter(schemas, excludeSchemas, excludeTables, excludeTableData);
+    try {
+      filter.check();
+    } catch (IllegalArgumentException e) {
+      throw new UserError(e.getMessage());
+    }
     BackupPlanner.PlanOptions plan = new BackupPlanner.PlanOptions(
         Formats.parseSize("--split-threshold", splitThreshold), Formats.parseSize("--chunk-size", chunkSize));
     PgConnectionInfo target = PgConnectionInfo.parse(url);
@@ -140,7 +150,7 @@ final class BackupCommand implements Callable<Integer> {
             Main.version(), plan, key))) {
       BackupOutcome outcome;
       try {
-        outcome = s.coordinator().backup(clusterName, target.database(), archive, io.pgfleet.common.task.DumpFilter.NONE, printer::backup)
+        outcome = s.coordinator().backup(clusterName, target.database(), archive, filter, printer::backup)
             .toCompletionStage().toCompletableFuture().get(7, TimeUnit.DAYS);
       } catch (ExecutionException e) {
         printer.done();
@@ -169,7 +179,10 @@ final class BackupCommand implements Callable<Integer> {
     }
   }
 
-  /** The archive-mode request, or null for pgfleet mode; the pg_dump selection flags need --format. */
+  /**
+   * The archive-mode request, or null for pgfleet mode; -t, --schema-only, --data-only and --dump-jobs need
+   * --format (pgfleet mode takes -n, -N, -T and --exclude-table-data as a {@link DumpFilter}).
+   */
   private ArchiveOptions archiveOptions() {
     List<String> args = new ArrayList<>();
     if (schemaOnly) {
@@ -184,10 +197,10 @@ final class BackupCommand implements Callable<Integer> {
     excludeTables.forEach(p -> args.add("--exclude-table=" + p));
     excludeTableData.forEach(p -> args.add("--exclude-table-data=" + p));
     if (format == null) {
-      if (!args.isEmpty() || dumpJobs != null) {
-        throw new UserError("--schema-only, --data-only, -n, -N, -t, -T, --exclude-table-data and --dump-jobs"
-            + " are pg_dump archive options: add --format plain|custom|directory (pgfleet mode backs up the whole"
-            + " database; select at restore time instead)");
+      if (schemaOnly || dataOnly || !tables.isEmpty() || dumpJobs != null) {
+        throw new UserError("-t, --schema-only, --data-only and --dump-jobs are pg_dump archive options: add"
+            + " --format plain|custom|directory (pgfleet mode selects with -n, -N, -T and --exclude-table-data;"
+            + " select single tables at restore time with pgfleet restore -t)");
       }
       return null;
     }

@@ -86,7 +86,7 @@ final class RestoreCommand implements Callable<Integer> {
     RestoreSelection chosen = new RestoreSelection(schemas, tables, excludeTables);
     for (String p : concat(schemas, tables, excludeTables)) {
       try {
-        RestoreSelection.check(p);
+        io.pgfleet.common.pg.PsqlPattern.check(p);
       } catch (IllegalArgumentException e) {
         throw new UserError(e.getMessage());
       }

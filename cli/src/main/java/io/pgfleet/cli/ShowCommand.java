@@ -55,6 +55,8 @@ final class ShowCommand implements Callable<Integer> {
       out.println("restore   with psql/pg_restore, not pgfleet restore: see RESTORE.md in the backup's folder");
       return 0;
     }
+    out.printf("selection %s%n", m.selection() == null ? "whole database"
+        : m.selection().describe() + " (a partial backup)");
     out.printf("size      %s stored, %s of COPY text, %s rows in %d tables, %d artifacts%n",
         Formats.bytes(m.totalBytes()), Formats.bytes(m.data().stream().mapToLong(ArtifactEntry::rawBytes).sum()),
         Formats.count(m.totalRows()), m.tableCount(), m.data().size() + (m.schema() == null ? 0 : 1)

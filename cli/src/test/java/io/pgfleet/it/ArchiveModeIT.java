@@ -164,7 +164,8 @@ class ArchiveModeIT {
     assertThat(dash.exitCode()).isEqualTo(1);
     assertThat(dash.errorLines()).singleElement().satisfies(l -> assertThat(l).contains("starts with '-'"));
 
-    Cli.Result noFormat = Cli.run("backup", PG.url(source), "--repo", repo.toString(), "-n", "bank");
+    // -n, -N, -T and --exclude-table-data also select in pgfleet mode; -t is archive mode's only
+    Cli.Result noFormat = Cli.run("backup", PG.url(source), "--repo", repo.toString(), "-t", "bank.ledger");
     assertThat(noFormat.exitCode()).isEqualTo(1);
     assertThat(noFormat.errorLines()).singleElement().satisfies(l -> assertThat(l).contains("--format"));
 

@@ -231,8 +231,7 @@ public final class BackupCoordinator {
         if (options.encryptionKey() != null) {
           // Only the wrapped data key travels with the tasks; each worker unwraps it with its own master key.
           BackupEncryption e = DataKeys.newBackupKey(options.encryptionKey()).record();
-          plan = new BackupPlan(plan.runId(), plan.backupId(), plan.cluster(), plan.database(), plan.source(),
-              plan.tasks().stream().map(t -> t.withEncryption(e)).toList(), plan.estimatedBytes(), plan.notes());
+          plan = plan.withTasks(plan.tasks().stream().map(t -> t.withEncryption(e)).toList());
         }
         return new BackupRun(plan, holder, startedAt, progress);
       } catch (Exception e) {
@@ -602,7 +601,7 @@ public final class BackupCoordinator {
     return new Manifest(Manifest.FORMAT_VERSION, plan.backupId(), plan.runId(), plan.cluster(), plan.database(),
         plan.source(), run.startedAt(), finished, options.pgfleetVersion(),
         archive != null ? List.of() : io.pgfleet.common.pg.Catalog.COPY_SESSION_SETTINGS, schema, globals, data,
-        guideKey, guideSha, archive, plan.tasks().get(0).header().encryption());
+        guideKey, guideSha, archive, plan.tasks().get(0).header().encryption(), plan.selection());
   }
 
   private void fail(BackupRun run, String reason) {

@@ -1,5 +1,6 @@
 package io.pgfleet.common.manifest;
 
+import io.pgfleet.common.task.DumpFilter;
 import java.time.Instant;
 import java.util.List;
 
@@ -11,11 +12,18 @@ import java.util.List;
  *     pgfleet dumped them
  * @param encryption how the artifacts are encrypted (format, master key id, wrapped data key); null for a backup
  *     stored in the clear and in manifests written before pgfleet encrypted
+ * @param selection the pg_dump-style selection the backup was taken with (-n, -N, -T, --exclude-table-data): the
+ *     backup holds only part of the database; null for the whole database and in manifests written before pgfleet
+ *     selected in pgfleet mode (an archive-mode backup records its selection in {@code archive.args})
  */
 public record Manifest(int formatVersion, String backupId, String runId, String cluster, String database,
     SourceInfo source, Instant startedAt, Instant finishedAt, String pgfleetVersion, List<String> copySettings,
     ArtifactEntry schema, ArtifactEntry globals, List<ArtifactEntry> data, String restoreGuideKey,
-    String restoreGuideSha256, Archive archive, BackupEncryption encryption) {
+    String restoreGuideSha256, Archive archive, BackupEncryption encryption, DumpFilter selection) {
+
+  public Manifest {
+    selection = selection == null || selection.isEmpty() ? null : selection;
+  }
 
   public static final int FORMAT_VERSION = 1;
 
@@ -62,7 +70,7 @@ public record Manifest(int formatVersion, String backupId, String runId, String 
       Archive archive, String restoreGuideSha256, BackupEncryption encryption) {
     return new Manifest(formatVersion, backupId, runId, cluster, database, source, startedAt, finishedAt,
         pgfleetVersion, copySettings, schema, globals, data, restoreGuideKey, restoreGuideSha256, archive,
-        encryption);
+        encryption, selection);
   }
 
   /** True for a backup taken in archive mode (one pg_dump archive rather than pgfleet's schema and table data). */

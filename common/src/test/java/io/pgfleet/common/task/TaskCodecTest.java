@@ -57,6 +57,37 @@ class TaskCodecTest {
   }
 
   @Test
+  void schemaTaskWithASelectionRoundTrips() throws Exception {
+    DumpFilter f = new DumpFilter(List.of("app", "\"Sales\""), List.of("tmp*"), List.of("app.big", "log_?"),
+        List.of("audit"));
+    SchemaTask task = new SchemaTask(header(), 160_002, f);
+    Task decoded = TaskCodec.decode(TaskCodec.encode(task));
+    assertThat(decoded).isEqualTo(task);
+    assertThat(((SchemaTask) decoded).selection()).isEqualTo(f);
+    assertThat(decoded.withAttempt(2)).isInstanceOfSatisfying(SchemaTask.class,
+        t -> assertThat(t.filter()).isEqualTo(f));
+    assertThat(((SchemaTask) decoded).selection().pgDumpArgs()).containsExactly("--schema=app",
+        "--schema=\"Sales\"", "--exclude-schema=tmp*", "--exclude-table=app.big", "--exclude-table=log_?",
+        "--exclude-table-data=audit");
+  }
+
+  /** Tasks from versions before pgfleet-mode selection have no filter field: they dump the whole database. */
+  @Test
+  void aSchemaTaskWithoutFilterIsTheWholeDatabase() throws Exception {
+    SchemaTask whole = new SchemaTask(header(), 160_002, DumpFilter.NONE);
+    assertThat(TaskCodec.encode(whole)).doesNotContain("filter");
+    ObjectNode n = tree(new SchemaTask(header(), 160_002));
+    assertThat(n.has("filter")).isFalse();
+    SchemaTask decoded = (SchemaTask) TaskCodec.decode(n.toString());
+    assertThat(decoded.filter()).isNull();
+    assertThat(decoded.selection()).isEqualTo(DumpFilter.NONE);
+    // a filter written with only some of its lists
+    n.putObject("filter").putArray("schemas").add("app");
+    SchemaTask partial = (SchemaTask) TaskCodec.decode(n.toString());
+    assertThat(partial.selection()).isEqualTo(new DumpFilter(List.of("app"), List.of(), List.of(), List.of()));
+  }
+
+  @Test
   void globalsTaskRoundTrips() throws Exception {
     GlobalsTask task = new GlobalsTask(header(), 150_020);
     String wire = TaskCodec.encode(task);

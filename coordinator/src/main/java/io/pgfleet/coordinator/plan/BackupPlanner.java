@@ -1,6 +1,7 @@
 package io.pgfleet.coordinator.plan;
 
 import io.pgfleet.common.pg.PgIdent;
+import io.pgfleet.common.pg.PsqlPattern;
 import io.pgfleet.common.pg.TableInfo;
 import io.pgfleet.common.repository.RepositoryLayout;
 import io.pgfleet.common.task.ArchiveOptions;
@@ -14,17 +15,20 @@ import io.pgfleet.common.task.Task;
 import io.pgfleet.common.task.TaskHeader;
 import io.pgfleet.coordinator.snapshot.SnapshotHolder;
 import java.sql.Connection;
+import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 
 /**
  * Plans a run from the catalog as the snapshot sees it: one schema task, one globals task (the cluster's roles and
- * tablespaces), one table-data task per table, and
+ * tablespaces), one table-data task per table the selection ({@link DumpFilter}) holds with its rows, and
  * several chunk tasks for each table whose dump would cost more than the split threshold. Tasks are ordered by
  * estimated cost, largest first, so the longest task starts first and does not finish last alone.
  *
@@ -66,9 +70,11 @@ public final class BackupPlanner {
     String snapshot = holder.snapshot();
     List<Task> tasks = new ArrayList<>();
     List<String> notes = new ArrayList<>();
+    DumpFilter selection = filter == null ? DumpFilter.NONE : filter;
+    List<TableInfo> copied = selection.isEmpty() ? tables : select(c, tables, database, selection, notes);
     long total = 0;
     int n = 1;
-    for (TableInfo t : tables) {
+    for (TableInfo t : copied) {
       long cost = t.bytes() >= PlanOptions.SAMPLE_FROM ? estimateText(c, t) : t.bytes();
       total += cost;
       int want = cost > options.splitThreshold()
@@ -89,11 +95,97 @@ public final class BackupPlanner {
     }
     tasks.sort(Comparator.comparingLong((Task x) -> ((TableDataTask) x).estimatedBytes()).reversed());
     tasks.add(0, new SchemaTask(header(backupId, "schema", runId, cluster, database, snapshot,
-        RepositoryLayout.schemaKey(cluster, database, backupId), now), serverVersion));
+        RepositoryLayout.schemaKey(cluster, database, backupId), now), serverVersion, selection));
     tasks.add(1, new GlobalsTask(header(backupId, "globals", runId, cluster, database, snapshot,
         RepositoryLayout.globalsKey(cluster, database, backupId), now), serverVersion));
     return new BackupPlan(runId, backupId, cluster, database, holder.source(), List.copyOf(tasks), total,
-        List.copyOf(notes));
+        List.copyOf(notes), selection);
+  }
+
+  /**
+   * The tables whose rows the run copies under a pg_dump-style selection, with a note saying what it holds. Fails
+   * as pg_dump does (with {@code --strict-names}, as archive mode runs it) when a {@code -n} pattern matches no
+   * schema, and when the selection holds no table at all: a backup of nothing is a mistaken pattern.
+   */
+  static List<TableInfo> select(Connection c, List<TableInfo> tables, String database, DumpFilter filter,
+      List<String> notes) throws SQLException {
+    try {
+      filter.check();
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("cannot back up database " + database + ": " + e.getMessage());
+    }
+    if (!filter.schemas().isEmpty()) {
+      List<String> schemas = new ArrayList<>();
+      try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT nspname FROM pg_namespace")) {
+        while (rs.next()) {
+          schemas.add(rs.getString(1));
+        }
+      }
+      for (String p : filter.schemas()) {
+        if (schemas.stream().noneMatch(s -> PsqlPattern.matchesName(p, s))) {
+          throw new IllegalArgumentException("cannot back up database " + database + ": no matching schemas were"
+              + " found for pattern " + p + " (-n): check the name (unquoted letters match lower case; double-quote"
+              + " a mixed-case name)");
+        }
+      }
+    }
+    Set<Long> visible = visibleTables(c);
+    List<TableInfo> copied = new ArrayList<>();
+    int held = 0;
+    int rowsLeftOut = 0;
+    for (TableInfo t : tables) {
+      boolean v = visible.contains(t.oid());
+      if (!filter.includes(t.ref().schema(), t.ref().name(), v)) {
+        continue;
+      }
+      held++;
+      if (filter.excludesData(t.ref().schema(), t.ref().name(), v)) {
+        rowsLeftOut++;
+      } else {
+        copied.add(t);
+      }
+    }
+    if (held == 0 && !filter.schemas().isEmpty()) {
+      throw new IllegalArgumentException("cannot back up database " + database + ": the selection "
+          + filter.describe() + " holds no table (of " + tables.size() + "): check the patterns");
+    }
+    notes.add("selection " + filter.describe() + ": " + held + " of " + tables.size() + " tables"
+        + (rowsLeftOut > 0 ? "; rows left out of " + rowsLeftOut + " of them (--exclude-table-data)" : ""));
+    return copied;
+  }
+
+  /**
+   * The tables a pattern without a schema can match: pg_dump resolves {@code -T name} as psql does, among the
+   * relations visible in the search path, after a {@code RESET search_path} to the session's default (the role's or
+   * database's setting, else {@code "$user", public}). The same default is set here for the one query, within the
+   * snapshot's transaction, and the connection's own path put back.
+   */
+  static Set<Long> visibleTables(Connection c) throws SQLException {
+    Set<Long> visible = new HashSet<>();
+    String own;
+    String reset;
+    try (Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT current_setting('search_path'),"
+             + " (SELECT reset_val FROM pg_catalog.pg_settings WHERE name = 'search_path')")) {
+      rs.next();
+      own = rs.getString(1);
+      reset = rs.getString(2);
+    }
+    try (PreparedStatement set = c.prepareStatement("SELECT pg_catalog.set_config('search_path', ?, true)")) {
+      set.setString(1, reset);
+      set.executeQuery().close();
+      try (Statement st = c.createStatement();
+           ResultSet rs = st.executeQuery("SELECT c.oid FROM pg_catalog.pg_class c WHERE c.relkind = 'r'"
+               + " AND pg_catalog.pg_table_is_visible(c.oid)")) {
+        while (rs.next()) {
+          visible.add(rs.getLong(1));
+        }
+      } finally {
+        set.setString(1, own);
+        set.executeQuery().close();
+      }
+    }
+    return visible;
   }
 
   /**
@@ -108,7 +200,7 @@ public final class BackupPlanner {
         + (archive.jobs() > 1 ? " with " + archive.jobs() + " jobs" : "")
         + (archive.args().isEmpty() ? "" : " (" + String.join(" ", archive.args()) + ")");
     return new BackupPlan(runId, backupId, cluster, database, holder.source(),
-        List.of(new ArchiveTask(h, holder.source().serverVersionNum(), archive)), 0, List.of(note));
+        List.of(new ArchiveTask(h, holder.source().serverVersionNum(), archive)), 0, List.of(note), DumpFilter.NONE);
   }
 
   private static TaskHeader header(String backupId, String id, String runId, String cluster, String database,

@@ -10,6 +10,7 @@ import io.pgfleet.common.pg.TableInfo;
 import io.pgfleet.common.storage.ObjectWriter;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.stream.Sha256Counter;
+import io.pgfleet.common.task.DumpFilter;
 import io.pgfleet.common.task.SchemaTask;
 import java.io.OutputStream;
 import java.nio.file.Path;
@@ -19,7 +20,8 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 /**
- * Runs {@code pg_dump -Fc --snapshot=S} for everything but the data of the tables pgfleet copies itself.
+ * Runs {@code pg_dump -Fc --snapshot=S} for everything but the data of the tables pgfleet copies itself, limited to
+ * the backup's selection (-n, -N, -T, --exclude-table-data) when it has one.
  *
  * <p>The exclusions are exact, one {@code --exclude-table-data} per table: the tempting {@code '*.*'} also drops
  * sequence values (SEQUENCE SET) and materialized view refreshes, which would restore silently wrong.
@@ -53,6 +55,14 @@ public final class SchemaDumper {
     }
     List<String> cmd = new ArrayList<>(List.of(pgDump.toString(), "--format=custom", "--no-password",
         "--snapshot=" + task.header().snapshot()));
+    // The selection first, as the planner applied it: pg_dump leaves out the definitions of excluded tables and
+    // schemas; each option and pattern is one argv entry, so a pattern never meets a shell.
+    DumpFilter selection = task.selection();
+    if (!selection.schemas().isEmpty()) {
+      // As in archive mode: each -n pattern must match (the planner checked it under the same snapshot).
+      cmd.add("--strict-names");
+    }
+    cmd.addAll(selection.pgDumpArgs());
     for (TableInfo t : tables) {
       cmd.add("--exclude-table-data=" + t.ref().exactPattern());
     }

@@ -1,21 +1,21 @@
 package io.pgfleet.worker.restore;
 
+import io.pgfleet.common.pg.PsqlPattern;
 import io.pgfleet.common.pg.TableRef;
-import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Locale;
 import java.util.Set;
-import java.util.regex.Pattern;
 
 /**
  * What a selective restore takes from a backup, as pg_restore's {@code -n}, {@code -t} and pg_dump's {@code -T}
  * would choose it, but complete: a selected table brings its indexes, constraints, triggers, rules, policies,
  * defaults, owned sequences (and their values), comments and grants, which {@code pg_restore -t} leaves behind.
  *
- * <p>Patterns follow psql: {@code name} or {@code schema.name}, {@code *} and {@code ?} as wildcards, unquoted
- * letters folded to lower case, double quotes keeping case, dots and wildcard characters literally.
+ * <p>Patterns follow psql ({@link PsqlPattern}): {@code name} or {@code schema.name}, {@code *} and {@code ?} as
+ * wildcards, unquoted letters folded to lower case, double quotes keeping case, dots and wildcard characters
+ * literally.
  *
  * @param schemas restore only these schemas (every object in them), or with {@code tables} only their tables
  * @param tables restore only these tables (also views, materialized views, sequences and foreign tables)
@@ -49,14 +49,14 @@ public record RestoreSelection(List<String> schemas, List<String> tables, List<S
   }
 
   private boolean selectsRelation(String schema, String name) {
-    if (excludeTables.stream().anyMatch(p -> matches(p, schema, name))) {
+    if (excludeTables.stream().anyMatch(p -> PsqlPattern.matchesRelation(p, schema, name))) {
       return false;
     }
     if (!tables.isEmpty()) {
-      return tables.stream().anyMatch(p -> matches(p, schema, name))
-          && (schemas.isEmpty() || schemas.stream().anyMatch(p -> matchesName(p, schema)));
+      return tables.stream().anyMatch(p -> PsqlPattern.matchesRelation(p, schema, name))
+          && (schemas.isEmpty() || schemas.stream().anyMatch(p -> PsqlPattern.matchesName(p, schema)));
     }
-    return schemas.isEmpty() || schemas.stream().anyMatch(p -> matchesName(p, schema));
+    return schemas.isEmpty() || schemas.stream().anyMatch(p -> PsqlPattern.matchesName(p, schema));
   }
 
   /** The outcome for an archive: the entries to restore, in restore order, and what was left out and why. */
@@ -86,7 +86,7 @@ public record RestoreSelection(List<String> schemas, List<String> tables, List<S
     Set<Integer> excluded = new HashSet<>();
     for (ArchiveToc.Entry e : all) {
       if (RELATIONS.contains(e.type()) && e.schema() != null
-          && excludeTables.stream().anyMatch(p -> matches(p, e.schema(), e.name()))) {
+          && excludeTables.stream().anyMatch(p -> PsqlPattern.matchesRelation(p, e.schema(), e.name()))) {
         excluded.add(e.dumpId());
         continue;
       }
@@ -96,9 +96,9 @@ public record RestoreSelection(List<String> schemas, List<String> tables, List<S
       } else if (!tables.isEmpty()) {
         seed = false;
       } else if (!schemas.isEmpty()) {
-        seed = "SCHEMA".equals(e.type()) ? schemas.stream().anyMatch(p -> matchesName(p, e.name()))
+        seed = "SCHEMA".equals(e.type()) ? schemas.stream().anyMatch(p -> PsqlPattern.matchesName(p, e.name()))
             : e.schema() != null && !DEPENDENTS.contains(e.type()) && !"data".equals(e.section())
-                && schemas.stream().anyMatch(p -> matchesName(p, e.schema()));
+                && schemas.stream().anyMatch(p -> PsqlPattern.matchesName(p, e.schema()));
       } else {
         // Only exclusions: everything else, dependents included, large objects too.
         seed = !DEPENDENTS.contains(e.type()) && !"SEQUENCE SET".equals(e.type());
@@ -182,75 +182,5 @@ public record RestoreSelection(List<String> schemas, List<String> tables, List<S
     }
     List<ArchiveToc.Entry> out = all.stream().filter(e -> chosen.contains(e.dumpId())).toList();
     return new Choice(out, List.copyOf(notes));
-  }
-
-  /** True if the psql-style pattern matches the relation (a pattern without a dot matches any schema). */
-  static boolean matches(String pattern, String schema, String name) {
-    List<String> parts = split(pattern);
-    if (parts.size() == 1) {
-      return regex(parts.get(0)).matcher(name).matches();
-    }
-    return regex(parts.get(0)).matcher(schema).matches() && regex(parts.get(1)).matcher(name).matches();
-  }
-
-  static boolean matchesName(String pattern, String name) {
-    return regex(pattern).matcher(name).matches();
-  }
-
-  /** Throws IllegalArgumentException with a one-line message if the pattern cannot be read. */
-  public static void check(String pattern) {
-    for (String part : split(pattern)) {
-      regex(part);
-    }
-  }
-
-  /** Splits at the last dot outside double quotes; more than one such dot is an error. */
-  static List<String> split(String pattern) {
-    List<Integer> dots = new ArrayList<>();
-    boolean quoted = false;
-    for (int i = 0; i < pattern.length(); i++) {
-      char c = pattern.charAt(i);
-      if (c == '"') {
-        quoted = !quoted;
-      } else if (c == '.' && !quoted) {
-        dots.add(i);
-      }
-    }
-    if (dots.size() > 1) {
-      throw new IllegalArgumentException("pattern '" + pattern + "' has more than one dot: give name or schema.name"
-          + " (double-quote names that contain dots)");
-    }
-    if (dots.isEmpty()) {
-      return List.of(pattern);
-    }
-    int d = dots.get(0);
-    return List.of(pattern.substring(0, d), pattern.substring(d + 1));
-  }
-
-  static Pattern regex(String part) {
-    StringBuilder re = new StringBuilder();
-    boolean quoted = false;
-    for (int i = 0; i < part.length(); i++) {
-      char c = part.charAt(i);
-      if (c == '"') {
-        if (quoted && i + 1 < part.length() && part.charAt(i + 1) == '"') {
-          re.append(Pattern.quote("\""));
-          i++;
-        } else {
-          quoted = !quoted;
-        }
-      } else if (!quoted && c == '*') {
-        re.append(".*");
-      } else if (!quoted && c == '?') {
-        re.append('.');
-      } else {
-        String s = String.valueOf(c);
-        re.append(Pattern.quote(quoted ? s : s.toLowerCase(Locale.ROOT)));
-      }
-    }
-    if (quoted) {
-      throw new IllegalArgumentException("pattern '" + part + "' has an unclosed double quote");
-    }
-    return Pattern.compile(re.toString(), Pattern.DOTALL);
   }
 }

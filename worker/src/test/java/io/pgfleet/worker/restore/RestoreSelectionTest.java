@@ -3,6 +3,7 @@ package io.pgfleet.worker.restore;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.pgfleet.common.pg.PsqlPattern;
 import io.pgfleet.common.pg.TableRef;
 import java.util.ArrayList;
 import java.util.List;
@@ -83,16 +84,16 @@ class RestoreSelectionTest {
 
   @Test
   void patternsFollowPsql() {
-    assertThat(RestoreSelection.matches("app.ord*", "app", "orders")).isTrue();
-    assertThat(RestoreSelection.matches("APP.Orders", "app", "orders")).isTrue();
-    assertThat(RestoreSelection.matches("\"APP\".orders", "app", "orders")).isFalse();
-    assertThat(RestoreSelection.matches("\"Order Notes ✓\"", "public", "Order Notes ✓")).isTrue();
-    assertThat(RestoreSelection.matches("ord?rs", "app", "orders")).isTrue();
-    assertThat(RestoreSelection.matches("\"a.b\".c", "a.b", "c")).isTrue();
+    assertThat(PsqlPattern.matchesRelation("app.ord*", "app", "orders")).isTrue();
+    assertThat(PsqlPattern.matchesRelation("APP.Orders", "app", "orders")).isTrue();
+    assertThat(PsqlPattern.matchesRelation("\"APP\".orders", "app", "orders")).isFalse();
+    assertThat(PsqlPattern.matchesRelation("\"Order Notes ✓\"", "public", "Order Notes ✓")).isTrue();
+    assertThat(PsqlPattern.matchesRelation("ord?rs", "app", "orders")).isTrue();
+    assertThat(PsqlPattern.matchesRelation("\"a.b\".c", "a.b", "c")).isTrue();
     assertThat(tables("app.orders").selects(new TableRef("app", "orders"))).isTrue();
     assertThat(tables("app.orders").selects(new TableRef("app", "customers"))).isFalse();
-    assertThatThrownBy(() -> RestoreSelection.check("a.b.c")).hasMessageContaining("more than one dot");
-    assertThatThrownBy(() -> RestoreSelection.check("\"open")).hasMessageContaining("unclosed double quote");
+    assertThatThrownBy(() -> PsqlPattern.check("a.b.c")).hasMessageContaining("more than one dot");
+    assertThatThrownBy(() -> PsqlPattern.check("\"open")).hasMessageContaining("unclosed double quote");
   }
 
   @Test
