@@ -33,7 +33,7 @@ final class FleetRestores implements RestoreExecutor {
       throw new Restorer.RestoreException("dataOnly and schemaOnly exclude each other: give one of them, or neither");
     }
     for (String p : concat(r.schemas(), r.tables(), r.excludeTables())) {
-      RestoreSelection.check(p);
+      io.pgfleet.common.pg.PsqlPattern.check(p);
     }
     Restorer.Mode mode = r.dataOnly() ? Restorer.Mode.DATA_ONLY
         : r.schemaOnly() ? Restorer.Mode.SCHEMA_ONLY : Restorer.Mode.ALL;
