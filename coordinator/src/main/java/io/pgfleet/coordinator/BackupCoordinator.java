@@ -121,6 +121,22 @@ public final class BackupCoordinator {
   private final Map<String, Draining> draining = new HashMap<>();
   private static final long DRAIN_MILLIS = 5000;
 
+  /**
+   * Runs that ended, for a while: a duplicate execution of one of their tasks (redelivered after a worker died,
+   * or published again after a silence) may still commit an artifact afterwards, which nothing would ever name.
+   *
+   * @param keep the object keys the manifest names; null for a failed run (then anything late goes, unless a
+   *     manifest exists)
+   */
+  private record Finished(String prefix, Set<String> keep) {}
+
+  private final Map<String, Finished> finished = new java.util.LinkedHashMap<>() {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, Finished> eldest) {
+      return size() > 2000;
+    }
+  };
+
   private record Draining(BackupRun run, String reason, boolean retryable, Set<String> inFlight, long deadline) {}
   private Context context;
   private KafkaProducer<String, String> producer;
@@ -292,6 +308,8 @@ public final class BackupCoordinator {
         if (d.inFlight().isEmpty()) {
           drained(d);
         }
+      } else if (e.runid() != null && finished.containsKey(e.runid()) && EventTypes.TASK_COMPLETED.equals(e.type())) {
+        removeLate(finished.get(e.runid()), e.dataAs(Payloads.TaskCompleted.class));
       }
     } catch (Exception ex) {
       LOG.warn("ignoring unreadable record on {}-{}@{}: {}", record.topic(), record.partition(), record.offset(),
@@ -566,6 +584,12 @@ public final class BackupCoordinator {
       runs.remove(plan.runId());
       if (ar.succeeded()) {
         Manifest m = ar.result().manifest();
+        Set<String> keep = new HashSet<>();
+        keep.add(m.objectKey(RepositoryLayout.MANIFEST));
+        keep.add(m.objectKey(m.restoreGuideKey()));
+        m.artifacts().forEach(a -> keep.add(m.objectKey(a.key())));
+        finished.put(plan.runId(), new Finished(RepositoryLayout.backupPrefix(plan.cluster(), plan.database(),
+            plan.backupId()), keep));
         LOG.info("run {}: backup {} complete: {} tables, {} rows, {} bytes", plan.runId(), plan.backupId(),
             m.tableCount(), m.totalRows(), m.totalBytes());
         events.publish(EventTypes.BACKUP_COMPLETED, plan.cluster(), plan.database(), plan.runId(), plan.backupId(),
@@ -579,6 +603,26 @@ public final class BackupCoordinator {
     });
   }
 
+  /** Deletes what a task of an ended run committed after the end, unless the manifest names it. */
+  private void removeLate(Finished f, Payloads.TaskCompleted c) {
+    List<String> keys = new ArrayList<>();
+    if (c.files() != null) {
+      c.files().forEach(a -> keys.add(f.prefix() + a.key()));
+    } else if (c.artifact() != null) {
+      keys.add(f.prefix() + c.artifact().key());
+    }
+    vertx.executeBlocking(() -> {
+      boolean committed = f.keep() == null && storage.stat(f.prefix() + RepositoryLayout.MANIFEST).isPresent();
+      for (String k : keys) {
+        if (f.keep() != null ? !f.keep().contains(k) : !committed) {
+          LOG.info("removing {}: written by a duplicate execution after its run ended", k);
+          storage.delete(k);
+        }
+      }
+      return null;
+    }, false).onFailure(err -> LOG.warn("cannot remove late objects {}: {}", keys, err.toString()));
+  }
+
   /** Removes what duplicate or failed executions left in the backup's folder: objects the manifest does not name. */
   private void sweep(Manifest m) {
     Set<String> keep = new HashSet<>();
@@ -586,11 +630,13 @@ public final class BackupCoordinator {
     keep.add(m.objectKey(m.restoreGuideKey()));
     m.artifacts().forEach(a -> keep.add(m.objectKey(a.key())));
     try {
-      for (ObjectInfo o : storage.list(RepositoryLayout.backupPrefix(m.cluster(), m.database(), m.backupId()))) {
+      String prefix = RepositoryLayout.backupPrefix(m.cluster(), m.database(), m.backupId());
+      for (ObjectInfo o : storage.list(prefix)) {
         if (!keep.contains(o.key())) {
           storage.delete(o.key());
         }
       }
+      storage.removeIncomplete(prefix);
     } catch (Exception e) {
       LOG.warn("backup {}: could not remove leftovers of duplicate executions: {}", m.backupId(), e.toString());
     }
@@ -668,8 +714,11 @@ public final class BackupCoordinator {
           storage.delete(o.key());
         }
       }
+      storage.removeIncomplete(prefix);
       return null;
     }, false).onComplete(x -> {
+      finished.put(plan.runId(), new Finished(RepositoryLayout.backupPrefix(plan.cluster(), plan.database(),
+          plan.backupId()), null));
       if (x.failed()) {
         LOG.warn("run {}: cleanup after failure incomplete: {}", plan.runId(), x.cause().toString());
       }

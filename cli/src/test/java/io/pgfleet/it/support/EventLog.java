@@ -48,7 +48,11 @@ public final class EventLog implements AutoCloseable {
       c.seekToBeginning(parts);
       while (!stop) {
         for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(100))) {
-          events.add(Json.read(r.value(), CloudEvent.class));
+          try {
+            events.add(Json.read(r.value(), CloudEvent.class));
+          } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("unreadable event at " + r.partition() + "@" + r.offset(), e);
+          }
         }
       }
     }

@@ -66,6 +66,18 @@ public final class FleetProcesses implements AutoCloseable {
     throw new AssertionError(name + " did not start its API within " + timeout.toSeconds() + " s:\n" + tail(name));
   }
 
+  /** Waits until a process's log holds {@code text}. */
+  public void awaitLog(String name, String text, Duration timeout) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!Files.readString(logs.get(name)).contains(text)) {
+      if (System.nanoTime() > deadline || !processes.get(name).isAlive()) {
+        throw new AssertionError(name + " did not log '" + text + "' within " + timeout.toSeconds() + " s:\n"
+            + tail(name));
+      }
+      Thread.sleep(200);
+    }
+  }
+
   /** The last lines of a process's log, for failure messages. */
   public String tail(String name) {
     try {

@@ -218,6 +218,24 @@ public final class FileSystemStorage implements Storage {
   }
 
   @Override
+  public void removeIncomplete(String prefix) throws IOException {
+    int cut = prefix.lastIndexOf('/');
+    Path start = cut > 0 ? resolve(prefix.substring(0, cut)) : root;
+    if (!Files.isDirectory(start)) {
+      return;
+    }
+    List<Path> stale = new ArrayList<>();
+    try (Stream<Path> walk = Files.walk(start)) {
+      walk.filter(p -> p.getFileName().toString().startsWith(TMP_MARK))
+          .filter(p -> root.relativize(p).toString().replace('\\', '/').startsWith(prefix))
+          .forEach(stale::add);
+    }
+    for (Path p : stale) {
+      Files.deleteIfExists(p);
+    }
+  }
+
+  @Override
   public void delete(String key) throws IOException {
     Path p = resolve(key);
     Files.deleteIfExists(p);

@@ -44,6 +44,14 @@ public interface Storage extends Closeable {
    */
   boolean createIfAbsent(String key, byte[] content) throws IOException;
 
+  /**
+   * Removes what writers that never committed left under the prefix (a crashed worker's half-written object):
+   * called once nothing may still write there, i.e. when a backup is complete or abandoned. Backends whose
+   * uncommitted writes are invisible and expire on their own (GCS resumable uploads, S3 multipart uploads under a
+   * lifecycle rule) have nothing to do.
+   */
+  default void removeIncomplete(String prefix) throws IOException {}
+
   /** Where this storage is, for messages (never with credentials). */
   String describe();
 

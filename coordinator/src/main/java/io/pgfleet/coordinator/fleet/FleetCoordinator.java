@@ -391,6 +391,7 @@ public final class FleetCoordinator implements FleetApi {
     for (ObjectInfo o : storage.list(prefix)) {
       storage.delete(o.key());
     }
+    storage.removeIncomplete(prefix);
   }
 
   // ---- scheduling and admission ----
