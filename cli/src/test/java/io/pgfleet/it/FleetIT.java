@@ -117,10 +117,15 @@ class FleetIT {
     }
   }
 
-  private static void startCoordinator(String name) throws Exception {
+  /** Starts a coordinator process and returns its API port. */
+  private static int startCoordinator(String name) throws Exception {
     fleet.start(name, "coordinator", "--config", dir.resolve("coordinator.yaml").toString(),
         "--silence-timeout", "15", "--leader-session-timeout", "6", "--instance-id", name);
-    apiPort = fleet.apiPort(name, Duration.ofSeconds(90));
+    int port = fleet.apiPort(name, Duration.ofSeconds(90));
+    if (apiPort == 0) {
+      apiPort = port;
+    }
+    return port;
   }
 
   private static String config(String cron, String workerId) {
@@ -229,6 +234,11 @@ class FleetIT {
     assertThat(maxConcurrentTasks(all, runs, "tenant-b")).as("tasks of tenant-b at once").isBetween(1, B_MAX_TASKS);
     assertThat(maxConcurrentRuns(all, runs, "tenant-a")).as("runs of tenant-a at once").isBetween(1, A_MAX_RUNS);
     assertThat(maxConcurrentRuns(all, runs, "tenant-b")).as("runs of tenant-b at once").isBetween(1, B_MAX_RUNS);
+    // Clusters take turns: tenant-b's first run starts before tenant-a is a third done, and the other way round.
+    assertThat(nthEvent(all, runs, EventTypes.BACKUP_STARTED, "tenant-b", 1))
+        .isBefore(nthEvent(all, runs, EventTypes.BACKUP_COMPLETED, "tenant-a", 5));
+    assertThat(nthEvent(all, runs, EventTypes.BACKUP_STARTED, "tenant-a", 1))
+        .isBefore(nthEvent(all, runs, EventTypes.BACKUP_COMPLETED, "tenant-b", 5));
 
     // The API shows every database with its last backup, and the wave's runs with their tasks' progress.
     JsonNode dbsA = get("/api/v1/clusters/tenant-a/databases");
@@ -245,6 +255,27 @@ class FleetIT {
     assertThat(manifests()).hasSize(30);
     restoreAndCompare(A, "tenant-a", A_DBS.get(1));
     restoreAndCompare(b, "tenant-b", B_DBS.get(1));
+
+    // The API's restore action: the newest backup of a tenant-b database into a new database of tenant-b.
+    String db = B_DBS.get(2);
+    String backupId = get("/api/v1/clusters/tenant-b/databases/" + db + "/backups").get(0).get("backupId").asText();
+    String target = db + "_api";
+    b.dropDatabase(target);
+    try {
+      JsonNode job = post("/api/v1/clusters/tenant-b/databases/" + db + "/backups/" + backupId + "/restore",
+          "{\"targetCluster\": \"tenant-b\", \"targetDatabase\": \"" + target + "\", \"jobs\": 2}");
+      String path = "/api/v1/restores/" + job.get("jobId").asText();
+      long deadline = System.currentTimeMillis() + 60_000;
+      while (get(path).get("state").asText().equals("RUNNING") && System.currentTimeMillis() < deadline) {
+        Thread.sleep(200);
+      }
+      JsonNode done = get(path);
+      assertThat(done.get("state").asText()).as("restore job " + done).isEqualTo("COMPLETED");
+      assertThat(done.get("rows").asLong()).isEqualTo(2000 + 300 + 500);
+      DatabaseComparison.compare(b, db, target).assertEqual();
+    } finally {
+      b.dropDatabase(target);
+    }
   }
 
   @Test
@@ -289,6 +320,12 @@ class FleetIT {
   @Test
   @Order(3)
   void aCoordinatorKilledMidWaveIsReplacedAndEveryDatabaseEndsWithABackupOrAnExplicitFailure() throws Exception {
+    int standbyPort = startCoordinator("coordinator-2");
+    long standbyDeadline = System.currentTimeMillis() + 30_000;
+    while (!readiness(standbyPort).get("role").asText().equals("standby")
+        && System.currentTimeMillis() < standbyDeadline) {
+      Thread.sleep(200);
+    }
     Instant t0 = Instant.now();
     List<String> all30 = new ArrayList<>();
     A_DBS.forEach(db -> all30.add("tenant-a/" + db));
@@ -301,6 +338,12 @@ class FleetIT {
     events.await("the big database's run to start", Duration.ofSeconds(60), evs -> evs.stream().anyMatch(e ->
         EventTypes.BACKUP_STARTED.equals(e.type()) && e.time().isAfter(t0)
             && ("tenant-a/" + bigDb).equals(e.subject())));
+    // A second coordinator stands by while the first leads: it answers, but does not schedule.
+    assertThat(readiness(standbyPort).get("role").asText()).isEqualTo("standby");
+    HttpResponse<String> refused = send(standbyPort, "POST", "/api/v1/clusters/tenant-a/databases/" + bigDb
+        + "/backups", null);
+    assertThat(refused.statusCode()).as(refused.body()).isEqualTo(409);
+    assertThat(refused.body()).contains("not the leader");
     fleet.kill("coordinator-1");
     Instant killedAt = Instant.now();
     List<CloudEvent> before = events.all();
@@ -314,7 +357,8 @@ class FleetIT {
         e.type())).forEach(e -> openAtKill.remove(e.runid()));
     assertThat(openAtKill).as("runs in flight when the coordinator was killed").isNotEmpty();
 
-    startCoordinator("coordinator-2");
+    apiPort = standbyPort;
+    awaitLeader(Duration.ofSeconds(60));
     // Runs the dead coordinator had queued run under its successor, those it had started are failed and retried:
     // so every database ends with a completed backup.
     events.await("every database to end with a completed backup after the kill", Duration.ofMinutes(4), evs ->
@@ -429,11 +473,21 @@ class FleetIT {
     return maxOverlap(intervals);
   }
 
+  private static Instant nthEvent(List<CloudEvent> evs, Set<String> runs, String type, String cluster, int n) {
+    List<Instant> times = evs.stream().filter(e -> runs.contains(e.runid()) && type.equals(e.type())
+        && cluster.equals(cluster(e))).map(CloudEvent::time).sorted().toList();
+    assertThat(times.size()).as(type + " events of " + cluster).isGreaterThanOrEqualTo(n);
+    return times.get(n - 1);
+  }
+
+  private static JsonNode readiness(int port) throws Exception {
+    return Json.MAPPER.readTree(send(port, "GET", "/ready", null).body());
+  }
+
   private static void awaitLeader(Duration timeout) throws Exception {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (true) {
-      HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + "/ready"))
-          .build(), HttpResponse.BodyHandlers.ofString());
+      HttpResponse<String> r = send(apiPort, "GET", "/ready", null);
       if (r.statusCode() == 200 && Json.MAPPER.readTree(r.body()).get("role").asText().equals("leader")) {
         return;
       }
@@ -444,17 +498,28 @@ class FleetIT {
     }
   }
 
+  private static HttpResponse<String> send(int port, String method, String path, String body) throws Exception {
+    HttpRequest.Builder req = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+        .header("Authorization", "Bearer " + TOKEN)
+        .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    if (body != null) {
+      req.header("Content-Type", "application/json");
+    }
+    return HTTP.send(req.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
   private static JsonNode get(String path) throws Exception {
-    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + path))
-        .header("Authorization", "Bearer " + TOKEN).build(), HttpResponse.BodyHandlers.ofString());
+    HttpResponse<String> r = send(apiPort, "GET", path, null);
     assertThat(r.statusCode()).as("GET " + path + ": " + r.body()).isEqualTo(200);
     return Json.MAPPER.readTree(r.body());
   }
 
   private static JsonNode post(String path) throws Exception {
-    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + apiPort + path))
-        .header("Authorization", "Bearer " + TOKEN).POST(HttpRequest.BodyPublishers.noBody()).build(),
-        HttpResponse.BodyHandlers.ofString());
+    return post(path, null);
+  }
+
+  private static JsonNode post(String path, String body) throws Exception {
+    HttpResponse<String> r = send(apiPort, "POST", path, body);
     assertThat(r.statusCode()).as("POST " + path + ": " + r.body()).isEqualTo(202);
     return Json.MAPPER.readTree(r.body());
   }

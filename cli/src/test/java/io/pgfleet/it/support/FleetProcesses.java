@@ -40,7 +40,7 @@ public final class FleetProcesses implements AutoCloseable {
     cmd.addAll(List.of(args));
     Path log = logDir.resolve(name + ".log");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
-        .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()));
+        .redirectOutput(ProcessBuilder.Redirect.to(log.toFile()));
     pb.environment().putAll(env);
     Process p = pb.start();
     processes.put(name, p);
