@@ -144,6 +144,37 @@ class BadInputIT {
     }
   }
 
+  @Test
+  void fleetCommandsRefuseABadConfigurationAndListEveryProblem() throws Exception {
+    Cli.Result missing = Cli.run("coordinator", "--config", tmp.resolve("no-such.yaml").toString());
+    assertOneLineError(missing, "no-such.yaml does not exist");
+
+    Path noKafka = tmp.resolve("no-kafka.yaml");
+    Files.writeString(noKafka, "repository: {url: " + tmp.resolve("r") + "}\n"
+        + "clusters: [{name: a, host: 127.0.0.1, user: postgres}]\n");
+    assertOneLineError(Cli.run("worker", "--config", noKafka.toString()), "kafka.bootstrapServers is not set");
+
+    Path unset = tmp.resolve("unset-secret.yaml");
+    Files.writeString(unset, "kafka: {bootstrapServers: '127.0.0.1:1'}\n"
+        + "repository: {url: " + tmp.resolve("r") + "}\n"
+        + "clusters: [{name: a, host: 127.0.0.1, user: postgres, password: {env: PGFLEET_IT_NO_SUCH_VARIABLE}}]\n");
+    assertOneLineError(Cli.run("worker", "--config", unset.toString()),
+        "clusters[0].password: environment variable PGFLEET_IT_NO_SUCH_VARIABLE is not set");
+
+    Path bad = tmp.resolve("bad.yaml");
+    String secret = "Sup3r-Secret-Pw";
+    Files.writeString(bad, "repository: {url: " + tmp.resolve("r") + "}\n"
+        + "clusters:\n"
+        + "  - {name: a, host: 127.0.0.1, user: postgres, password: " + secret + "}\n"
+        + "  - {name: b, host: 127.0.0.1, user: postgres, schedule: {cron: '0 25 * * *'}}\n"
+        + "  - {name: c, host: 127.0.0.1, user: postgres, pasword: x}\n");
+    Cli.Result r = Cli.run("standalone", "--config", bad.toString());
+    assertThat(r.exitCode()).as(r.err()).isEqualTo(1);
+    assertThat(r.err()).contains("has 3 problems").contains("clusters[0].password: an inline password is refused")
+        .contains("clusters[1].schedule.cron:").contains("clusters[2].pasword: unknown key")
+        .doesNotContain(secret).doesNotContain("\tat ");
+  }
+
   private static void assertOneLineError(Cli.Result r, String expected) {
     assertThat(r.exitCode()).as(r.err()).isNotZero();
     assertThat(r.errorLines()).as(r.err()).hasSize(1);

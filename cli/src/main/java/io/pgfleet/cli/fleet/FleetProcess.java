@@ -51,15 +51,19 @@ public final class FleetProcess implements AutoCloseable {
   }
 
   public static FleetProcess start(FleetConfig config, Storage storage, Options o) throws Exception {
+    // Every secret first: a missing variable or file stops the process before anything starts.
+    ClusterDirectory clusters = FleetSetup.clusters(config);
+    MasterKey key = FleetSetup.encryptionKey(config);
+    PgTools tools = FleetSetup.tools(config);
+    if (o.coordinator() && config.coordinator().apiToken() != null) {
+      config.coordinator().apiToken().resolve();
+    }
     KafkaSettings kafka = FleetSetup.kafka(config);
     EmbeddedKafka embedded = null;
     if (kafka == null) {
       embedded = EmbeddedKafka.start();
       kafka = FleetSetup.kafka(config, embedded.bootstrapServers());
     }
-    ClusterDirectory clusters = FleetSetup.clusters(config);
-    MasterKey key = FleetSetup.encryptionKey(config);
-    PgTools tools = FleetSetup.tools(config);
     Vertx vertx = Vertx.vertx();
     FleetProcess p = new FleetProcess(embedded, vertx);
     try {
@@ -86,9 +90,6 @@ public final class FleetProcess implements AutoCloseable {
             s);
         p.fleet.start().toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
         FleetConfig.SecretRef token = config.coordinator().apiToken();
-        if (token != null) {
-          token.resolve(); // fail at start, not at the first request, when the token's variable or file is missing
-        }
         p.api = new ApiServer(vertx, p.fleet, token == null ? null : token::resolve);
         p.apiPort = p.api.start(config.coordinator().http().host(), config.coordinator().http().port())
             .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);

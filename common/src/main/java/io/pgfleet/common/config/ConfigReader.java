@@ -23,7 +23,7 @@ import java.util.regex.Pattern;
 final class ConfigReader {
   private static final Pattern PLAIN_KEY = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
-  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h)");
+  private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
   private static final String SECRET_SHAPE = "{env: VARIABLE} or {file: PATH}";
 
   private final Path baseDir;
@@ -213,7 +213,7 @@ final class ConfigReader {
       if (absent(n)) {
         return def;
       }
-      String hint = "expected a duration such as 30s, 2m, 1h, 500ms or PT2M, got " + describe(n);
+      String hint = "expected a duration such as 30s, 2m, 1h, 7d, 500ms or PT2M, got " + describe(n);
       if (n.isContainerNode()) {
         reader.problem(path(key), hint);
         return def;
@@ -228,6 +228,7 @@ final class ConfigReader {
             case "ms" -> Duration.ofMillis(amount);
             case "s" -> Duration.ofSeconds(amount);
             case "m" -> Duration.ofMinutes(amount);
+            case "d" -> Duration.ofDays(amount);
             default -> Duration.ofHours(amount);
           };
         } else if (s.toUpperCase(Locale.ROOT).startsWith("P")) {

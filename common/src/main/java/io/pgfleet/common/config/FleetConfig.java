@@ -23,7 +23,92 @@ import java.util.Optional;
  * @param pgBinDirs directories holding pg_dump/pg_restore/psql of various majors (PgTools), may be empty
  */
 public record FleetConfig(Kafka kafka, Repository repository, List<Cluster> clusters, Coordinator coordinator,
-    Worker worker, List<Path> pgBinDirs) {
+    Worker worker, List<Path> pgBinDirs, Retention retention, RestoreTests restoreTests, Alerts alerts) {
+
+  /** The configuration without retention, restore tests or alerts (all off). */
+  public FleetConfig(Kafka kafka, Repository repository, List<Cluster> clusters, Coordinator coordinator,
+      Worker worker, List<Path> pgBinDirs) {
+    this(kafka, repository, clusters, coordinator, worker, pgBinDirs, Retention.NONE, null, Alerts.NONE);
+  }
+
+  /**
+   * Which backups to keep. The first rule whose {@code match} (a glob over {@code cluster/database}) matches a
+   * database gives its policy; a database no rule matches keeps every backup. Retention runs after each completed
+   * backup of a database and, with a {@code schedule}, over the whole repository.
+   */
+  public record Retention(List<RetentionRule> rules, Schedule schedule) {
+    public static final Retention NONE = new Retention(List.of(), null);
+
+    public java.util.Optional<RetentionPolicy> policyFor(String cluster, String database) {
+      return rules.stream().filter(r -> Globs.matches(r.match(), cluster + "/" + database)).findFirst()
+          .map(RetentionRule::policy);
+    }
+  }
+
+  public record RetentionRule(String match, RetentionPolicy policy) {}
+
+  /**
+   * A GFS policy as restic's {@code forget} defines it: the newest {@code keepLast} backups, the newest backup of
+   * each of the last {@code keepDaily} days that have one (and so on for weeks, months, years: calendar periods in
+   * {@code timeZone}); a backup younger than {@code minAge} is always kept. 0 means the rule is not used; at least
+   * one keep count is above 0 (a policy that keeps nothing is refused).
+   */
+  public record RetentionPolicy(int keepLast, int keepDaily, int keepWeekly, int keepMonthly, int keepYearly,
+      Duration minAge, ZoneId timeZone) {}
+
+  /**
+   * Automatic restore tests: after a completed backup of a database that {@code include} selects (globs over
+   * {@code cluster/database}), one backup in {@code sampleEvery} is restored into a scratch database on the sandbox
+   * server and checked against its manifest, then the scratch database is dropped.
+   *
+   * @param assertions per database glob ({@code cluster/database}), SQL queries each returning one boolean that
+   *     must be true in the restored database
+   * @param timeout a restore test running longer fails
+   */
+  public record RestoreTests(Sandbox sandbox, List<String> include, int sampleEvery,
+      Map<String, List<String>> assertions, Duration timeout) {
+    public boolean selects(String cluster, String database) {
+      return include.stream().anyMatch(p -> Globs.matches(p, cluster + "/" + database));
+    }
+
+    public List<String> assertionsFor(String cluster, String database) {
+      List<String> out = new java.util.ArrayList<>();
+      assertions.forEach((glob, queries) -> {
+        if (Globs.matches(glob, cluster + "/" + database)) {
+          out.addAll(queries);
+        }
+      });
+      return out;
+    }
+  }
+
+  /**
+   * The server restore tests restore into; its role needs CREATEDB. Scratch databases are named
+   * {@code scratchPrefix} + the backup id.
+   */
+  public record Sandbox(String host, int port, String sslmode, String user, SecretRef password,
+      String scratchPrefix) {}
+
+  /**
+   * Alerts to webhooks: failed backups, failed restore tests, storage errors, and missed schedules (a database of a
+   * scheduled cluster with no completed backup within its schedule's interval plus {@code missedGrace}). The same
+   * alert (kind + database) is sent once per {@code dedupWindow} while it lasts; at most {@code maxPerMinute} are
+   * sent per webhook; a resolved message follows when the database recovers.
+   */
+  public record Alerts(List<Webhook> webhooks, Duration missedGrace, Duration dedupWindow, int maxPerMinute) {
+    public static final Alerts NONE = new Alerts(List.of(), Duration.ofMinutes(30), Duration.ofHours(1), 30);
+  }
+
+  /**
+   * @param url the endpoint, when it holds no secret
+   * @param urlSecret the endpoint by reference, when it does (a Slack incoming-webhook URL is a secret)
+   * @param format {@code json} (pgfleet's alert document) or {@code slack} (Slack's incoming-webhook payload)
+   */
+  public record Webhook(String name, String url, SecretRef urlSecret, String format) {
+    public String resolveUrl() {
+      return url != null ? url : urlSecret.resolve();
+    }
+  }
 
   /** A secret given by reference: exactly one of an environment variable name or a file path. */
   public record SecretRef(String env, Path file) {

@@ -30,8 +30,16 @@ import org.yaml.snakeyaml.error.MarkedYAMLException;
  * read when used, and no message quotes an inline secret.
  */
 public final class FleetConfigLoader {
-  static final List<String> TOP_KEYS =
-      List.of("kafka", "repository", "clusters", "coordinator", "worker", "pgBinDirs");
+  static final List<String> TOP_KEYS = List.of("kafka", "repository", "clusters", "coordinator", "worker",
+      "pgBinDirs", "retention", "restoreTests", "alerts");
+  static final List<String> RETENTION_KEYS = List.of("rules", "schedule");
+  static final List<String> RULE_KEYS = List.of("match", "keepLast", "keepDaily", "keepWeekly", "keepMonthly",
+      "keepYearly", "minAge", "timeZone");
+  static final List<String> RESTORE_TEST_KEYS = List.of("sandbox", "include", "sampleEvery", "assertions", "timeout");
+  static final List<String> SANDBOX_KEYS = List.of("host", "port", "sslmode", "user", "password", "scratchPrefix");
+  static final List<String> ALERTS_KEYS = List.of("webhooks", "missedGrace", "dedupWindow", "maxPerMinute");
+  static final List<String> WEBHOOK_KEYS = List.of("name", "url", "format");
+  private static final Pattern SCRATCH_PREFIX = Pattern.compile("[a-z_][a-z0-9_]{0,30}");
   static final List<String> KAFKA_KEYS =
       List.of("bootstrapServers", "properties", "secretProperties", "taskPartitions", "replication");
   static final List<String> REPOSITORY_KEYS = List.of("url", "encryptionKey");
@@ -107,10 +115,17 @@ public final class FleetConfigLoader {
     FleetConfig.Coordinator coordinator = coordinator(top.section("coordinator", COORDINATOR_KEYS));
     FleetConfig.Worker worker = worker(top.section("worker", WORKER_KEYS));
     List<Path> pgBinDirs = top.paths("pgBinDirs");
+    FleetConfig.Retention retention = top.has("retention")
+        ? retention(reader, top.section("retention", RETENTION_KEYS)) : FleetConfig.Retention.NONE;
+    FleetConfig.RestoreTests restoreTests = top.has("restoreTests")
+        ? restoreTests(reader, top.section("restoreTests", RESTORE_TEST_KEYS)) : null;
+    FleetConfig.Alerts alerts = top.has("alerts")
+        ? alerts(reader, top.section("alerts", ALERTS_KEYS)) : FleetConfig.Alerts.NONE;
     if (!reader.problems().isEmpty()) {
       throw new ConfigException(reader.problems());
     }
-    return new FleetConfig(kafka, repository, clusters, coordinator, worker, pgBinDirs);
+    return new FleetConfig(kafka, repository, clusters, coordinator, worker, pgBinDirs, retention, restoreTests,
+        alerts);
   }
 
   /** One line with the file, line and column; never the offending text, which may be a secret. */
@@ -330,6 +345,130 @@ public final class FleetConfigLoader {
         (int) s.integer("maxRuns", d.maxRuns(), 1, 10_000),
         s.duration("startTimeout", d.startTimeout()),
         (int) s.integer("maxRunAttempts", d.maxRunAttempts(), 1, 10));
+  }
+
+  private static FleetConfig.Retention retention(ConfigReader reader, Section s) {
+    List<FleetConfig.RetentionRule> rules = new ArrayList<>();
+    JsonNode list = s.get("rules");
+    if (ConfigReader.absent(list) || !list.isArray() || list.isEmpty()) {
+      reader.problem(s.path("rules"), "expected a list of rules (each with match and keep counts), got "
+          + (ConfigReader.absent(list) ? "nothing" : ConfigReader.describe(list)));
+    } else {
+      for (int i = 0; i < list.size(); i++) {
+        Section r = new Section(reader, ConfigReader.index(s.path("rules"), i), list.get(i), RULE_KEYS);
+        if (!r.present()) {
+          continue;
+        }
+        String match = r.requiredString("match", "give a glob over cluster/database, e.g. 'tenant-a/*' or '*'");
+        int last = (int) r.integer("keepLast", 0, 0, 100_000);
+        int daily = (int) r.integer("keepDaily", 0, 0, 100_000);
+        int weekly = (int) r.integer("keepWeekly", 0, 0, 100_000);
+        int monthly = (int) r.integer("keepMonthly", 0, 0, 100_000);
+        int yearly = (int) r.integer("keepYearly", 0, 0, 100_000);
+        Duration minAge = r.duration("minAge", Duration.ZERO);
+        ZoneId zone = ZoneId.of("UTC");
+        String zoneText = r.string("timeZone");
+        if (zoneText != null) {
+          try {
+            zone = ZoneId.of(zoneText);
+          } catch (DateTimeException e) {
+            reader.problem(r.path("timeZone"), "'" + zoneText
+                + "' is not a valid time zone; give a region such as Europe/Berlin, or UTC");
+          }
+        }
+        if (last + daily + weekly + monthly + yearly == 0) {
+          reader.problem(r.path("keepLast"), "the rule keeps nothing: give at least one of keepLast, keepDaily,"
+              + " keepWeekly, keepMonthly, keepYearly above 0 (a rule that keeps nothing would delete every backup)");
+        }
+        rules.add(new FleetConfig.RetentionRule(match,
+            new FleetConfig.RetentionPolicy(last, daily, weekly, monthly, yearly, minAge, zone)));
+      }
+    }
+    Section schedule = s.section("schedule", SCHEDULE_KEYS);
+    return new FleetConfig.Retention(List.copyOf(rules), schedule.present() ? schedule(reader, schedule) : null);
+  }
+
+  private static FleetConfig.RestoreTests restoreTests(ConfigReader reader, Section s) {
+    FleetConfig.Sandbox sandbox = null;
+    if (!s.has("sandbox")) {
+      reader.problem(s.path("sandbox"), "required: the server restore tests restore into (host, user, password)");
+    } else {
+      Section b = s.section("sandbox", SANDBOX_KEYS);
+      String prefix = b.string("scratchPrefix");
+      if (prefix != null && !SCRATCH_PREFIX.matcher(prefix).matches()) {
+        reader.problem(b.path("scratchPrefix"), "'" + prefix
+            + "' is not a valid prefix: use 1-31 of a-z 0-9 _, starting with a letter or _");
+        prefix = null;
+      }
+      sandbox = new FleetConfig.Sandbox(b.requiredString("host", "give the sandbox server's host"),
+          (int) b.integer("port", 5432, 1, 65535), b.oneOf("sslmode", SSL_MODES),
+          b.requiredString("user", "give a role with CREATEDB on the sandbox server"), b.secret("password", "password"),
+          prefix == null ? "pgfleet_rt_" : prefix);
+    }
+    Map<String, List<String>> assertions = s.entries("assertions", (glob, path, n) -> {
+      if (ConfigReader.absent(n) || !n.isArray()) {
+        reader.problem(path, "expected a list of SQL queries each returning one boolean, got "
+            + (ConfigReader.absent(n) ? "nothing" : ConfigReader.describe(n)));
+        return List.of();
+      }
+      List<String> queries = new ArrayList<>();
+      for (int i = 0; i < n.size(); i++) {
+        JsonNode q = n.get(i);
+        if (ConfigReader.absent(q) || q.isContainerNode() || q.asText().isBlank()) {
+          reader.problem(ConfigReader.index(path, i), "expected a SQL query, got "
+              + (ConfigReader.absent(q) ? "nothing" : ConfigReader.describe(q)));
+        } else {
+          queries.add(q.asText());
+        }
+      }
+      return List.copyOf(queries);
+    });
+    return new FleetConfig.RestoreTests(sandbox, s.strings("include", List.of("*")),
+        (int) s.integer("sampleEvery", 1, 1, 10_000), Collections.unmodifiableMap(assertions),
+        s.duration("timeout", Duration.ofHours(6)));
+  }
+
+  private static FleetConfig.Alerts alerts(ConfigReader reader, Section s) {
+    FleetConfig.Alerts d = FleetConfig.Alerts.NONE;
+    List<FleetConfig.Webhook> hooks = new ArrayList<>();
+    JsonNode list = s.get("webhooks");
+    if (!ConfigReader.absent(list) && !list.isArray()) {
+      reader.problem(s.path("webhooks"), "expected a list of webhooks (name, url, format), got "
+          + ConfigReader.describe(list));
+    } else if (list != null && list.isArray()) {
+      Map<String, String> seen = new HashMap<>();
+      for (int i = 0; i < list.size(); i++) {
+        Section w = new Section(reader, ConfigReader.index(s.path("webhooks"), i), list.get(i), WEBHOOK_KEYS);
+        if (!w.present()) {
+          continue;
+        }
+        String name = w.requiredString("name", "give the webhook a name (used in logs and metrics)");
+        if (name != null) {
+          String first = seen.putIfAbsent(name, w.path("name"));
+          if (first != null) {
+            reader.problem(w.path("name"), "duplicate webhook name '" + name + "' (also " + first + ")");
+          }
+        }
+        String url = null;
+        FleetConfig.SecretRef ref = null;
+        JsonNode u = w.get("url");
+        if (ConfigReader.absent(u)) {
+          reader.problem(w.path("url"), "required: an http(s) URL, or {env: VARIABLE} / {file: PATH} when it holds a"
+              + " secret");
+        } else if (u.isObject()) {
+          ref = w.secret("url", "webhook URL");
+        } else {
+          url = u.asText();
+          if (!url.startsWith("http://") && !url.startsWith("https://")) {
+            reader.problem(w.path("url"), "'" + url + "' is not an http(s) URL");
+          }
+        }
+        String format = w.oneOf("format", List.of("json", "slack"));
+        hooks.add(new FleetConfig.Webhook(name, url, ref, format == null ? "json" : format));
+      }
+    }
+    return new FleetConfig.Alerts(List.copyOf(hooks), s.duration("missedGrace", d.missedGrace()),
+        s.duration("dedupWindow", d.dedupWindow()), (int) s.integer("maxPerMinute", d.maxPerMinute(), 1, 10_000));
   }
 
   private static FleetConfig.Worker worker(Section s) {
