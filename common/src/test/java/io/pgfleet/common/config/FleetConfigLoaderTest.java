@@ -312,7 +312,7 @@ class FleetConfigLoaderTest {
   @Test
   void topLevelMustBeAMapping() {
     assertThat(problems("- a\n- b")).containsExactly("configuration: expected a mapping with keys kafka, repository,"
-        + " clusters, coordinator, worker, pgBinDirs at the top level, got a list");
+        + " clusters, coordinator, worker, pgBinDirs, retention, restoreTests, alerts at the top level, got a list");
   }
 
   @Test
