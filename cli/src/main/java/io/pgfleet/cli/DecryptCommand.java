@@ -57,6 +57,20 @@ final class DecryptCommand implements Callable<Integer> {
     if (Files.exists(out.resolve(RepositoryLayout.MANIFEST))) {
       throw new UserError(out + " already holds a manifest.json: give an empty or new --out directory");
     }
+    try {
+      return decrypt(storage, m, cipher);
+    } catch (Exception e) {
+      // Nothing half-decrypted stays behind to be mistaken for the backup: the files written so far go.
+      for (Path p : written) {
+        Files.deleteIfExists(p);
+      }
+      throw e;
+    }
+  }
+
+  private final List<Path> written = new ArrayList<>();
+
+  private int decrypt(Storage storage, Manifest m, ArtifactCipher cipher) throws IOException {
     ArtifactEntry schema = m.schema() == null ? null : write(storage, m, m.schema(), cipher);
     ArtifactEntry globals = m.globals() == null ? null : write(storage, m, m.globals(), cipher);
     List<ArtifactEntry> data = new ArrayList<>();
@@ -76,6 +90,7 @@ final class DecryptCommand implements Callable<Integer> {
     String guide = plain.archiveMode() ? RestoreGuide.renderArchive(plain) : RestoreGuide.render(plain, data, schema);
     byte[] guideBytes = guide.getBytes(StandardCharsets.UTF_8);
     String guideKey = m.restoreGuideKey() == null ? RepositoryLayout.RESTORE_GUIDE : m.restoreGuideKey();
+    written.add(out.resolve(guideKey));
     Files.write(out.resolve(guideKey), guideBytes);
     String guideSha = HexFormat.of().formatHex(Sha256Counter.newSha256().digest(guideBytes));
     plain = m.withArtifacts(schema, globals, data, archive, guideSha, null);
@@ -93,6 +108,7 @@ final class DecryptCommand implements Callable<Integer> {
       throw new UserError("artifact key " + a.key() + " leaves the output directory; the manifest is damaged");
     }
     Files.createDirectories(to.getParent());
+    written.add(to);
     MessageDigest stored = Sha256Counter.newSha256();
     try (InputStream raw = new java.security.DigestInputStream(storage.open(m.objectKey(a.key())), stored);
          InputStream in = cipher.decrypt(raw, a.key());

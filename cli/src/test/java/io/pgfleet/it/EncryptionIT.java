@@ -189,6 +189,10 @@ class EncryptionIT {
         dir.resolve("bad-" + t).toString(), "--encryption-key-file", dir.resolve("key").toString());
     assertThat(d.exitCode()).isEqualTo(1);
     assertThat(d.errorLines().get(0)).contains(name);
+    // Nothing of the failed decryption is left to be mistaken for the backup.
+    try (Stream<Path> left = Files.walk(dir.resolve("bad-" + t))) {
+      assertThat(left.filter(Files::isRegularFile).toList()).as("files left by the failed decrypt").isEmpty();
+    }
   }
 
   private static Path artifact(Path folder, String prefix) throws Exception {
