@@ -46,9 +46,12 @@ public interface FleetApi {
   /**
    * @param nextWaveAt the next scheduled wave, null when the cluster has no schedule (or this coordinator is not
    *     the one scheduling)
+   * @param lastDiscoveryAt when the cluster's databases were last listed, null before the first wave
+   * @param discoveryError why the last listing failed (the wave was skipped), null when it worked
    */
   record ClusterView(String name, String host, int port, String schedule, String timeZone, Instant nextWaveAt,
-      int maxRuns, int maxTasks, int runsInFlight, int tasksInFlight, int databases) {}
+      int maxRuns, int maxTasks, int runsInFlight, int tasksInFlight, int databases, Instant lastDiscoveryAt,
+      String discoveryError) {}
 
   /**
    * @param lastBackup the newest backup in the repository, or null

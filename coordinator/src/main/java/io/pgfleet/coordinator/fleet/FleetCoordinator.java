@@ -145,6 +145,7 @@ public final class FleetCoordinator implements FleetApi {
     final Deque<RunRecord> queue = new ArrayDeque<>();
     final TreeSet<String> databases = new TreeSet<>();
     Instant nextWaveAt;
+    Instant discoveredAt;
     String discoveryError;
 
     ClusterState(FleetConfig.Cluster config) {
@@ -429,6 +430,7 @@ public final class FleetCoordinator implements FleetApi {
   private Future<List<String>> wave(ClusterState c, String trigger) {
     int myTerm = term;
     return vertx.executeBlocking(() -> discover(c.config), false).transform(ar -> {
+      c.discoveredAt = Instant.now();
       if (ar.failed()) {
         c.discoveryError = ar.cause().getMessage();
         LOG.error("cluster {}: cannot list its databases, wave skipped: {}", c.config.name(), c.discoveryError);
@@ -638,7 +640,8 @@ public final class FleetCoordinator implements FleetApi {
           c.config.schedule() == null ? null : c.config.schedule().cron(),
           c.config.schedule() == null ? null : c.config.schedule().timeZone().getId(), c.nextWaveAt,
           c.config.limits().maxRuns(), c.config.limits().maxTasks(), runsInFlight,
-          backups == null ? 0 : backups.tasksInFlight(name), databaseNames(name).size());
+          backups == null ? 0 : backups.tasksInFlight(name), databaseNames(name).size(), c.discoveredAt,
+          c.discoveryError);
     }).toList());
   }
 

@@ -42,7 +42,8 @@ final class InMemoryFleet implements FleetApi {
     return Future.succeededFuture(List.of(
         new ClusterView("prod-eu", "pg-eu.internal", 5432, "0 2 * * *", "Europe/Paris", T0.plusSeconds(86400), 4, 16,
             1, 2, 3),
-        new ClusterView("staging", "pg-staging.internal", 5433, null, null, null, 1, 4, 0, 0, 1)));
+        new ClusterView("staging", "pg-staging.internal", 5433, null, null, null, 1, 4, 0, 0, 1, null,
+            "password authentication failed for user 'backup'")));
   }
 
   @Override
