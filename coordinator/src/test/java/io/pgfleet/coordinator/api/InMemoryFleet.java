@@ -41,7 +41,7 @@ final class InMemoryFleet implements FleetApi {
   public Future<List<ClusterView>> clusters() {
     return Future.succeededFuture(List.of(
         new ClusterView("prod-eu", "pg-eu.internal", 5432, "0 2 * * *", "Europe/Paris", T0.plusSeconds(86400), 4, 16,
-            1, 2, 3),
+            1, 2, 3, T0, null),
         new ClusterView("staging", "pg-staging.internal", 5433, null, null, null, 1, 4, 0, 0, 1, null,
             "password authentication failed for user 'backup'")));
   }
