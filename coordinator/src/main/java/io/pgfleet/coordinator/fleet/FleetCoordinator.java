@@ -271,7 +271,7 @@ public final class FleetCoordinator implements FleetApi {
         if (t.open()) {
           open.add(t);
         } else {
-          RunRecord r = new RunRecord(t.cluster(), t.database(), "history", 1);
+          RunRecord r = new RunRecord(t.runId(), t.cluster(), t.database(), "history", 1);
           r.state = EventTypes.BACKUP_COMPLETED.equals(t.endType()) ? State.COMPLETED : State.FAILED;
           r.startedAt = t.startedAt();
           r.endedAt = t.endedAt();
@@ -370,9 +370,10 @@ public final class FleetCoordinator implements FleetApi {
       RunRecord retry = new RunRecord(t.cluster(), t.database(), "recovery", 1);
       String reason = "the coordinator running it stopped before it ended (its snapshot is gone): nothing of it"
           + " was kept" + (clusters.containsKey(t.cluster()) ? "; retried as run " + retry.runId : "");
+      LOG.warn("run {} of {}/{}: {}", t.runId(), t.cluster(), t.database(), reason);
       events.publish(EventTypes.BACKUP_FAILED, t.cluster(), t.database(), t.runId(), t.backupId(), null,
           new Payloads.BackupFailed(t.backupId(), reason));
-      RunRecord old = new RunRecord(t.cluster(), t.database(), "history", 1);
+      RunRecord old = new RunRecord(t.runId(), t.cluster(), t.database(), "history", 1);
       end(old, State.FAILED, reason);
       old.backupId = t.backupId();
       old.startedAt = t.startedAt();
