@@ -23,6 +23,20 @@ final class BackupSelection {
     return Repositories.forReading(repo);
   }
 
+  /**
+   * Locks the backup while it is read (retention leaves it alone). A repository this process may only read (read-only
+   * credentials, a read-only mount) cannot hold a lock: the read goes on, with a warning, unprotected.
+   */
+  static io.pgfleet.common.repository.BackupLocks.Lock lock(Storage storage, Manifest m, String purpose) {
+    try {
+      return io.pgfleet.common.repository.BackupLocks.acquire(storage, m, purpose);
+    } catch (IOException | RuntimeException e) {
+      System.err.println("pgfleet: warning: cannot lock backup " + m.backupId() + " in " + storage.describe()
+          + " (" + e.getMessage() + "); reading it unlocked, so retention could delete it meanwhile");
+      return null;
+    }
+  }
+
   Manifest find(Storage storage) throws IOException {
     try {
       return new BackupCatalog(storage).find(backup, Optional.ofNullable(database));

@@ -107,7 +107,9 @@ final class RestoreCommand implements Callable<Integer> {
     ProgressPrinter printer = new ProgressPrinter(System.err);
     long t0 = System.nanoTime();
     Restorer.Result result;
-    try {
+    // Locked for the whole restore, so retention does not delete the backup while it is read.
+    try (io.pgfleet.common.repository.BackupLocks.Lock lock =
+             BackupSelection.lock(storage, m, "restore")) {
       result = new Restorer(storage, PgTools.fromEnvironment(), printer::restore, encryption.key())
           .restore(m, to, new Restorer.Options(jobs, noOwner, chosen, mode, clean, ifExists, intoSource,
               withGlobals));

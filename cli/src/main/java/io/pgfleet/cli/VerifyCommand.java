@@ -1,6 +1,7 @@
 package io.pgfleet.cli;
 
 import io.pgfleet.common.manifest.Manifest;
+import io.pgfleet.common.repository.BackupLocks;
 import io.pgfleet.common.repository.BackupVerifier;
 import io.pgfleet.common.storage.Storage;
 import java.util.concurrent.Callable;
@@ -16,7 +17,11 @@ final class VerifyCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     Storage storage = selection.open();
     Manifest m = selection.find(storage);
-    BackupVerifier.Result r = new BackupVerifier(storage).verify(m);
+    BackupVerifier.Result r;
+    // Locked while read, so retention does not delete it under us.
+    try (BackupLocks.Lock lock = BackupSelection.lock(storage, m, "verify")) {
+      r = new BackupVerifier(storage).verify(m);
+    }
     if (r.ok()) {
       System.out.printf("backup %s OK: %d artifacts, %s checked%n", m.backupId(), r.checked(),
           Formats.bytes(r.bytes()));

@@ -4,6 +4,7 @@ import io.pgfleet.common.crypto.MasterKey;
 import io.pgfleet.common.manifest.Manifest;
 import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.pg.PgTools;
+import io.pgfleet.common.repository.BackupLocks;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.coordinator.api.FleetApi;
 import io.pgfleet.coordinator.fleet.RestoreExecutor;
@@ -38,10 +39,14 @@ final class FleetRestores implements RestoreExecutor {
     Restorer.Mode mode = r.dataOnly() ? Restorer.Mode.DATA_ONLY
         : r.schemaOnly() ? Restorer.Mode.SCHEMA_ONLY : Restorer.Mode.ALL;
     RestoreSelection selection = new RestoreSelection(r.schemas(), r.tables(), r.excludeTables());
-    Restorer.Result res = new Restorer(storage, tools,
-        p -> progress.accept(new Progress(p.phase(), p.tablesTotal(), p.tablesDone(), p.rows(), p.rawBytes())), key)
-        .restore(m, target, new Restorer.Options(r.jobs(), r.noOwner(), selection, mode, r.clean(), false, false,
-            false));
+    Restorer.Result res;
+    // The API restore in flight protects its backup from retention (the coordinator's and any other) by a lock.
+    try (BackupLocks.Lock lock = BackupLocks.acquire(storage, m, "restore")) {
+      res = new Restorer(storage, tools,
+          p -> progress.accept(new Progress(p.phase(), p.tablesTotal(), p.tablesDone(), p.rows(), p.rawBytes())),
+          key).restore(m, target, new Restorer.Options(r.jobs(), r.noOwner(), selection, mode, r.clean(), false,
+              false, false));
+    }
     return new Result(res.tables(), res.rows(), res.notes());
   }
 

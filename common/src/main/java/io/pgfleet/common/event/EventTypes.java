@@ -10,6 +10,7 @@ public final class EventTypes {
   public static final String TASK_PROGRESS = "io.pgfleet.task.progress";
   public static final String TASK_COMPLETED = "io.pgfleet.task.completed";
   public static final String TASK_FAILED = "io.pgfleet.task.failed";
+  public static final String RETENTION_DELETED = "io.pgfleet.retention.deleted";
 
   private EventTypes() {}
 }

@@ -41,4 +41,13 @@ public final class Payloads {
 
   /** A worker's heartbeat on {@code pgfleet.workers}: what it owns and how many of its slots are busy. */
   public record WorkerStatus(String workerId, int slots, int busy, List<Integer> partitions, long at) {}
+
+  /**
+   * Retention deleted a backup (its manifest first, then its objects).
+   *
+   * @param finishedAt when the deleted backup had finished
+   * @param reason why: no rule of the policy keeps it, and no safety rule holds it
+   * @param policy the policy applied, in one line ({@code keepLast 3, keepDaily 7, timeZone UTC})
+   */
+  public record RetentionDeleted(String backupId, java.time.Instant finishedAt, String reason, String policy) {}
 }

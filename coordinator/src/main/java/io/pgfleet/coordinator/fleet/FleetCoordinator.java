@@ -23,6 +23,7 @@ import io.pgfleet.coordinator.run.BackupFailedException;
 import io.pgfleet.coordinator.run.BackupOutcome;
 import io.pgfleet.coordinator.run.BackupRun;
 import io.pgfleet.coordinator.run.RunProgress;
+import io.pgfleet.coordinator.retention.RetentionReaction;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -167,6 +168,7 @@ public final class FleetCoordinator implements FleetApi {
   private final Map<String, RunRecord> lastRun = new HashMap<>();
   private final Map<String, BackupView> lastBackup = new HashMap<>();
   private final Map<String, RestoreJobView> restoreJobs = new LinkedHashMap<>();
+  private final RetentionReaction retention;
   private Context context;
   private KafkaProducer<String, String> producer;
   private EventPublisher events;
@@ -190,6 +192,9 @@ public final class FleetCoordinator implements FleetApi {
     this.restorer = restorer;
     this.settings = settings;
     config.clusters().forEach(c -> clusters.put(c.name(), new ClusterState(c)));
+    this.retention = new RetentionReaction(vertx, storage, config.retention(), () -> events,
+        d -> context.runOnContext(v -> lastBackup.computeIfPresent(d.cluster() + "/" + d.database(),
+            (k, b) -> b.backupId().equals(d.backupId()) ? null : b)));
   }
 
   public String instanceId() {
@@ -403,6 +408,7 @@ public final class FleetCoordinator implements FleetApi {
       return;
     }
     Instant now = Instant.now();
+    retention.tick(now);
     for (ClusterState c : clusters.values()) {
       if (c.nextWaveAt != null && !now.isBefore(c.nextWaveAt)) {
         c.nextWaveAt = c.cron.nextAfter(now).orElse(null);
@@ -560,6 +566,7 @@ public final class FleetCoordinator implements FleetApi {
       r.backupId = m.backupId();
       lastBackup.put(r.key(), view(m));
       end(r, State.COMPLETED, null);
+      retention.afterBackup(r.cluster, r.database);
     } else {
       String reason = failure.getMessage();
       boolean retryable = failure instanceof BackupFailedException f && f.retryable();
