@@ -137,7 +137,8 @@ public final class BackupCoordinator {
     }
   };
 
-  private record Draining(BackupRun run, String reason, boolean retryable, Set<String> inFlight, long deadline) {}
+  private record Draining(BackupRun run, String reason, String category, boolean retryable, Set<String> inFlight,
+      long deadline) {}
   private Context context;
   private KafkaProducer<String, String> producer;
   private KafkaConsumer<String, String> consumer;
@@ -261,7 +262,7 @@ public final class BackupCoordinator {
       LOG.error("run {}: cannot start the backup of {}/{}: {}", runId, cluster, database, reason);
       Future<Void> said = events == null ? Future.succeededFuture()
           : events.publish(EventTypes.BACKUP_FAILED, cluster, database, runId, backupId, null,
-              new Payloads.BackupFailed(backupId, "cannot start the backup: " + reason));
+              new Payloads.BackupFailed(backupId, "cannot start the backup: " + reason, Payloads.BackupFailed.DATABASE));
       return said.transform(x -> Future.<BackupRun>failedFuture(new BackupFailedException(reason)));
     })
         .compose(run -> {
@@ -350,7 +351,7 @@ public final class BackupCoordinator {
         if (t.status() == BackupRun.Status.COMPLETED || f.attempt() < t.task().header().attempt()) {
           return; // done already, or an older attempt's report: the newer attempt holds the partition and decides
         }
-        retryOrFail(run, t, f.retryable(), f.reason());
+        retryOrFail(run, t, f.retryable(), f.reason(), f.category());
         pump();
       }
       default -> { }
@@ -361,7 +362,8 @@ public final class BackupCoordinator {
    * The current attempt of a task ended without completing: its partition is free again, and the task is queued
    * as a new attempt while the failure is retryable and attempts remain, or else the run fails with the reason.
    */
-  private void retryOrFail(BackupRun run, BackupRun.TaskState t, boolean retryable, String reason) {
+  private void retryOrFail(BackupRun run, BackupRun.TaskState t, boolean retryable, String reason,
+      String category) {
     int attempt = t.task().header().attempt();
     dispatcher.release(t.task().header().taskId());
     if (retryable && attempt < options.maxAttempts()) {
@@ -370,7 +372,7 @@ public final class BackupCoordinator {
       run.retry(t, attempt + 1);
     } else {
       fail(run, t.task().describe() + " failed" + (retryable ? " after " + attempt + " attempts" : "") + ": "
-          + reason, t.task().header().taskId());
+          + reason, t.task().header().taskId(), false, category);
     }
   }
 
@@ -412,7 +414,8 @@ public final class BackupCoordinator {
         }
         Task task = run.nextToPublish();
         dispatcher.publish(task, partition.get()).onFailure(err -> fail(run,
-            "cannot publish " + task.describe() + " to Kafka topic " + Topics.TASKS + ": " + err.getMessage()));
+            "cannot publish " + task.describe() + " to Kafka topic " + Topics.TASKS + ": " + err.getMessage(),
+            null, false, Payloads.BackupFailed.COORDINATOR));
         inFlight.merge(cluster, 1, Integer::sum);
         published = true;
       }
@@ -495,12 +498,12 @@ public final class BackupCoordinator {
             && now - t.publishedAt() > options.startTimeout().toMillis()) {
           fail(run, t.task().describe() + " was not started by any worker within "
               + options.startTimeout().toSeconds() + " s: are workers running and consuming " + Topics.TASKS + "?",
-              null, true);
+              null, true, Payloads.BackupFailed.WORKER);
           break;
         }
         if (t.status() == BackupRun.Status.STARTED && now - t.lastHeardAt() > options.silenceTimeout().toMillis()) {
           retryOrFail(run, t, true, "its worker went silent for " + options.silenceTimeout().toSeconds()
-              + " s (worker lost?)");
+              + " s (worker lost?)", Payloads.BackupFailed.WORKER);
           if (run.ended()) {
             break;
           }
@@ -514,14 +517,16 @@ public final class BackupCoordinator {
               && dispatcher.queuedBehindBusyWorker(t.task().header().taskId()))) {
         // The snapshot has been held all this time for nothing: release it and let a new run try later.
         fail(run, "no task of the run started within " + options.startTimeout().toSeconds()
-            + " s of its snapshot (workers busy or unreachable); the snapshot was released", null, true);
+            + " s of its snapshot (workers busy or unreachable); the snapshot was released", null, true,
+            Payloads.BackupFailed.WORKER);
         continue;
       }
       if (run.hasPending() && dispatcher.freeSlots() == 0 && dispatcher.liveWorkers().isEmpty()) {
         long since = run.waitingSince(now);
         if (now - since > options.startTimeout().toMillis()) {
           fail(run, "no pgfleet worker has been seen for " + options.startTimeout().toSeconds()
-              + " s: start workers (they announce themselves on " + Topics.WORKERS + ")", null, true);
+              + " s: start workers (they announce themselves on " + Topics.WORKERS + ")", null, true,
+              Payloads.BackupFailed.WORKER);
           continue;
         }
       } else {
@@ -598,7 +603,7 @@ public final class BackupCoordinator {
             .onComplete(x -> run.promise().complete(ar.result()));
       } else {
         endFailed(run, "cannot write the manifest of backup " + plan.backupId() + " to " + storage.describe() + ": "
-            + message(ar.cause()));
+            + message(ar.cause()), Payloads.BackupFailed.STORAGE);
       }
     });
   }
@@ -650,16 +655,9 @@ public final class BackupCoordinator {
         guideKey, guideSha, archive, plan.tasks().get(0).header().encryption(), plan.selection());
   }
 
-  private void fail(BackupRun run, String reason) {
-    fail(run, reason, null, false);
-  }
-
-  private void fail(BackupRun run, String reason, String endedTaskId) {
-    fail(run, reason, endedTaskId, false);
-  }
 
   /** @param endedTaskId the task whose end failed the run: it has reported (or gone silent), nothing to wait for */
-  private void fail(BackupRun run, String reason, String endedTaskId, boolean retryable) {
+  private void fail(BackupRun run, String reason, String endedTaskId, boolean retryable, String category) {
     if (run.ended()) {
       return;
     }
@@ -678,26 +676,27 @@ public final class BackupCoordinator {
         .forEach(dispatcher::release);
     runs.remove(run.plan().runId());
     if (inFlight.isEmpty()) {
-      endFailed(run, reason, retryable);
+      endFailed(run, reason, category, retryable);
     } else {
       draining.put(run.plan().runId(),
-          new Draining(run, reason, retryable, inFlight, System.currentTimeMillis() + DRAIN_MILLIS));
+          new Draining(run, reason, category, retryable, inFlight, System.currentTimeMillis() + DRAIN_MILLIS));
     }
   }
 
   private void drained(Draining d) {
     d.inFlight().forEach(dispatcher::release);
     if (draining.remove(d.run().plan().runId()) != null) {
-      endFailed(d.run(), d.reason(), d.retryable());
+      endFailed(d.run(), d.reason(), d.category(), d.retryable());
     }
   }
 
   /** Releases the snapshot, removes the run's objects (no manifest was written: they are no backup), reports. */
-  private void endFailed(BackupRun run, String reason) {
-    endFailed(run, reason, false);
+  private void endFailed(BackupRun run, String reason, String category) {
+    endFailed(run, reason, category, false);
   }
 
-  private void endFailed(BackupRun run, String reason, boolean retryable) {
+  /** @param category see {@link Payloads.BackupFailed#category()} */
+  private void endFailed(BackupRun run, String reason, String category, boolean retryable) {
     BackupPlan plan = run.plan();
     LOG.error("run {}: backup {} of {}/{} failed: {}", plan.runId(), plan.backupId(), plan.cluster(),
         plan.database(), reason);
@@ -723,7 +722,7 @@ public final class BackupCoordinator {
         LOG.warn("run {}: cleanup after failure incomplete: {}", plan.runId(), x.cause().toString());
       }
       events.publish(EventTypes.BACKUP_FAILED, plan.cluster(), plan.database(), plan.runId(), plan.backupId(), null,
-          new Payloads.BackupFailed(plan.backupId(), reason))
+          new Payloads.BackupFailed(plan.backupId(), reason, category))
           .onComplete(y -> run.promise().tryFail(new BackupFailedException(reason, retryable)));
     });
   }
@@ -747,7 +746,7 @@ public final class BackupCoordinator {
         vertx.cancelTimer(timer);
       }
       for (BackupRun r : new ArrayList<>(runs.values())) {
-        fail(r, "the coordinator stopped before the run ended");
+        fail(r, "the coordinator stopped before the run ended", null, false, Payloads.BackupFailed.COORDINATOR);
       }
       new ArrayList<>(draining.values()).forEach(this::drained);
       Future<Void> c = consumer == null ? Future.succeededFuture() : consumer.close();

@@ -164,7 +164,7 @@ public final class Worker {
           return events.publish(EventTypes.TASK_FAILED, h.cluster(), h.database(), h.runId(), h.backupId(),
               h.taskId(), new Payloads.TaskFailed(h.taskId(), task.kind(),
                   task instanceof TableDataTask t ? t.table() : null, h.attempt(), options.workerId(), reason,
-                  retryable));
+                  retryable, category(e)));
         });
   }
 
@@ -234,5 +234,21 @@ public final class Worker {
           .onComplete(x -> done.complete());
     });
     return done.future();
+  }
+
+  /** What failed, for alerting: the repository, the database, or else the worker itself. */
+  static String category(Throwable e) {
+    for (Throwable c = e; c != null; c = c.getCause()) {
+      if (c instanceof io.pgfleet.common.storage.StorageException) {
+        return Payloads.BackupFailed.STORAGE;
+      }
+      if (c instanceof java.sql.SQLException) {
+        return Payloads.BackupFailed.DATABASE;
+      }
+      if (c.getCause() == c) {
+        break;
+      }
+    }
+    return Payloads.BackupFailed.WORKER;
   }
 }

@@ -11,6 +11,7 @@ public final class EventTypes {
   public static final String TASK_COMPLETED = "io.pgfleet.task.completed";
   public static final String TASK_FAILED = "io.pgfleet.task.failed";
   public static final String RETENTION_DELETED = "io.pgfleet.retention.deleted";
+  public static final String ALERT = "io.pgfleet.alert";
 
   private EventTypes() {}
 }

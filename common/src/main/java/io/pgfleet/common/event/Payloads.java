@@ -23,7 +23,18 @@ public final class Payloads {
   public record BackupCompleted(String backupId, String manifestKey, int tables, long rows, long bytes,
       long durationMillis) {}
 
-  public record BackupFailed(String backupId, String reason) {}
+  /**
+   * @param category what failed, for alerting: {@code storage} (the repository: an artifact or the manifest could
+   *     not be written or read), {@code database} (the backed-up database: connection, snapshot, a query or COPY),
+   *     {@code worker} (no worker took the tasks, or one failed for its own reasons), {@code coordinator} (the
+   *     coordinator stopped or lost the run); null when unknown, as in events written before the field existed
+   */
+  public record BackupFailed(String backupId, String reason, String category) {
+    public static final String STORAGE = "storage";
+    public static final String DATABASE = "database";
+    public static final String WORKER = "worker";
+    public static final String COORDINATOR = "coordinator";
+  }
 
   public record TaskStarted(String taskId, String kind, TableRef table, int attempt, String worker, int partition) {}
 
@@ -36,8 +47,21 @@ public final class Payloads {
   public record TaskCompleted(String taskId, String kind, int attempt, String worker, ArtifactEntry artifact,
       List<ArtifactEntry> files) {}
 
+  /**
+   * @param category as {@link BackupFailed#category()}: {@code storage} when the repository failed, {@code database}
+   *     when PostgreSQL did, else {@code worker}; null in events of workers older than the field
+   */
   public record TaskFailed(String taskId, String kind, TableRef table, int attempt, String worker, String reason,
-      boolean retryable) {}
+      boolean retryable, String category) {}
+
+  /**
+   * An alert sent to the configured webhooks (see docs/alerting.md).
+   *
+   * @param kind backup_failed, storage_error, restore_test_failed or missed_schedule
+   * @param status firing or resolved
+   * @param alertId stable over one episode of the alert (firing, reminders, resolved)
+   */
+  public record Alert(String kind, String status, String summary, String alertId) {}
 
   /** A worker's heartbeat on {@code pgfleet.workers}: what it owns and how many of its slots are busy. */
   public record WorkerStatus(String workerId, int slots, int busy, List<Integer> partitions, long at) {}

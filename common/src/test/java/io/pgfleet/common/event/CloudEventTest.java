@@ -77,7 +77,7 @@ class CloudEventTest {
   @Test
   void wireFormIsStructuredCloudEventsJson() throws Exception {
     CloudEvent e = CloudEvent.of("pgfleet/coordinator", EventTypes.BACKUP_FAILED, "c", "d", "r", "b", null,
-        new Payloads.BackupFailed("b", "boom"));
+        new Payloads.BackupFailed("b", "boom", Payloads.BackupFailed.STORAGE));
     JsonNode n = Json.MAPPER.readTree(Json.write(e));
     assertThat(n.get("specversion").asText()).isEqualTo("1.0");
     assertThat(n.get("subject").asText()).isEqualTo("c/d");
@@ -97,5 +97,17 @@ class CloudEventTest {
     CloudEvent e = CloudEvent.of("s", EventTypes.BACKUP_STARTED, "c", "d", "r", "b", null,
         new Payloads.BackupStarted("b", 3, "snap", "16.2", List.of()));
     assertThat(Json.read(Json.write(e), CloudEvent.class)).isEqualTo(e);
+  }
+
+  @Test
+  void backupFailedWithoutCategoryStillReads() throws Exception {
+    // Events written before the category existed carry only backupId and reason.
+    CloudEvent old = Json.read("{\"specversion\":\"1.0\",\"id\":\"1\",\"source\":\"s\",\"type\":\""
+        + EventTypes.BACKUP_FAILED + "\",\"subject\":\"c/d\",\"data\":{\"backupId\":\"b\",\"reason\":\"boom\"}}",
+        CloudEvent.class);
+    assertThat(old.dataAs(Payloads.BackupFailed.class)).isEqualTo(new Payloads.BackupFailed("b", "boom", null));
+    String wire = Json.write(CloudEvent.of("s", EventTypes.BACKUP_FAILED, "c", "d", "r", "b", null,
+        new Payloads.BackupFailed("b", "boom", null)));
+    assertThat(Json.MAPPER.readTree(wire).get("data").has("category")).isFalse();
   }
 }

@@ -51,7 +51,7 @@ class EventContractTest {
   @Test
   void aTypeWithoutASchemaIsReportedNotPassed() {
     JsonNode e = wire(CloudEvent.of(COORDINATOR, "io.pgfleet.brand.new", "prod", "sales", RUN, BACKUP, null,
-        new Payloads.BackupFailed(BACKUP, "x")));
+        new Payloads.BackupFailed(BACKUP, "x", null)));
     assertThat(EventSchemas.violations(e)).singleElement().asString().contains("no schema");
   }
 
@@ -91,7 +91,9 @@ class EventContractTest {
         named("backup.completed archive", backup(EventTypes.BACKUP_COMPLETED, new Payloads.BackupCompleted(BACKUP,
             "prod/sales/" + BACKUP + "/manifest.json", 0, 0, 5000, 0))),
         named("backup.failed", backup(EventTypes.BACKUP_FAILED, new Payloads.BackupFailed(BACKUP,
-            "cannot start the backup: database \"nope\" does not exist"))),
+            "cannot start the backup: database \"nope\" does not exist", Payloads.BackupFailed.DATABASE))),
+        named("backup.failed without category", backup(EventTypes.BACKUP_FAILED, new Payloads.BackupFailed(BACKUP,
+            "the coordinator stopped before the run ended", null))),
         named("task.started table", task(EventTypes.TASK_STARTED, "/t00001", new Payloads.TaskStarted(
             BACKUP + "/t00001", "table-data", TABLE, 1, "w1", 3))),
         named("task.started schema", task(EventTypes.TASK_STARTED, "/schema", new Payloads.TaskStarted(
@@ -117,10 +119,16 @@ class EventContractTest {
         named("task.completed directory archive", task(EventTypes.TASK_COMPLETED, "/archive",
             new Payloads.TaskCompleted(BACKUP + "/archive", "pg-dump-archive", 1, "w1", dir, List.of(dirFile)))),
         named("task.failed table", task(EventTypes.TASK_FAILED, "/t00001", new Payloads.TaskFailed(
-            BACKUP + "/t00001", "table-data", TABLE, 3, "w2", "copying \"public\".\"t\": cannot connect", true))),
+            BACKUP + "/t00001", "table-data", TABLE, 3, "w2", "copying \"public\".\"t\": cannot connect", true,
+            Payloads.BackupFailed.DATABASE))),
+        named("retention.deleted", CloudEvent.of(COORDINATOR, EventTypes.RETENTION_DELETED, "prod", "sales", null,
+            BACKUP, null, new Payloads.RetentionDeleted(BACKUP, java.time.Instant.parse("2026-11-20T02:00:05Z"),
+                "kept by no rule of the policy", "keep-daily 7, keep-weekly 4"))),
+        named("alert firing", CloudEvent.of(COORDINATOR, EventTypes.ALERT, "prod", "sales", null, null, null,
+            new Payloads.Alert("backup_failed", "firing", "backup of prod/sales failed: disk full", "a1b2c3"))),
         named("task.failed globals", task(EventTypes.TASK_FAILED, "/globals", new Payloads.TaskFailed(
             BACKUP + "/globals", "globals", null, 1, "w2", "unexpected error: java.lang.IllegalStateException: x",
-            false))));
+            false, null))));
   }
 
   @ParameterizedTest(name = "{0}")

@@ -17,6 +17,8 @@ import io.pgfleet.common.storage.ObjectInfo;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.task.TableDataTask;
 import io.pgfleet.coordinator.BackupCoordinator;
+import io.pgfleet.coordinator.alerting.Alerting;
+import io.pgfleet.coordinator.alerting.ScheduledDatabases;
 import io.pgfleet.coordinator.api.FleetApi;
 import io.pgfleet.coordinator.plan.BackupPlanner;
 import io.pgfleet.coordinator.run.BackupFailedException;
@@ -58,7 +60,7 @@ import org.slf4j.LoggerFactory;
  * previous leader left open: a run whose manifest exists is reported completed, any other is reported failed, its
  * objects removed, and the database queued again. All state is confined to one Vert.x context.
  */
-public final class FleetCoordinator implements FleetApi {
+public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
   private static final Logger LOG = LoggerFactory.getLogger(FleetCoordinator.class);
   private static final int KEEP_FINISHED_RUNS = 1000;
   private static final int KEEP_RESTORE_JOBS = 100;
@@ -174,6 +176,7 @@ public final class FleetCoordinator implements FleetApi {
   private EventPublisher events;
   private LeaderElection election;
   private BackupCoordinator backups;
+  private Alerting alerting;
   private WorkerExecutor restoreExecutor;
   private String role = "starting";
   private boolean ready;
@@ -300,6 +303,7 @@ public final class FleetCoordinator implements FleetApi {
       });
       return backups.start().onSuccess(x -> {
         role = "leader";
+        startAlerting();
         Instant now = Instant.now();
         clusters.values().forEach(c -> c.nextWaveAt = c.cron == null ? null : c.cron.nextAfter(now).orElse(null));
         for (EventHistory.RunTrace t : open) {
@@ -338,9 +342,38 @@ public final class FleetCoordinator implements FleetApi {
       c.queue.clear();
       c.nextWaveAt = null;
     }
+    if (alerting != null) {
+      alerting.stop();
+      alerting = null;
+    }
     BackupCoordinator b = backups;
     backups = null;
     return b == null ? Future.succeededFuture() : b.stop();
+  }
+
+  /** Alerts to webhooks while this coordinator leads; a new leader starts with no alert firing (docs/alerting.md). */
+  private void startAlerting() {
+    if (config.alerts() == null || config.alerts().webhooks().isEmpty()) {
+      return;
+    }
+    Alerting a = new Alerting(vertx, kafka, config.alerts(), this, events);
+    alerting = a;
+    a.start().onFailure(e -> LOG.error("coordinator {}: alerting did not start: {}", instanceId(), e.toString()));
+  }
+
+  @Override
+  public List<ScheduledDatabase> scheduledDatabases() {
+    List<ScheduledDatabase> out = new ArrayList<>();
+    for (ClusterState c : clusters.values()) {
+      if (c.cron == null) {
+        continue;
+      }
+      for (String db : databaseNames(c.config.name())) {
+        BackupView last = lastBackup.get(c.config.name() + "/" + db);
+        out.add(new ScheduledDatabase(c.config.name(), db, c.cron, last == null ? null : last.finishedAt()));
+      }
+    }
+    return out;
   }
 
   /**
@@ -377,7 +410,7 @@ public final class FleetCoordinator implements FleetApi {
           + " was kept" + (clusters.containsKey(t.cluster()) ? "; retried as run " + retry.runId : "");
       LOG.warn("run {} of {}/{}: {}", t.runId(), t.cluster(), t.database(), reason);
       events.publish(EventTypes.BACKUP_FAILED, t.cluster(), t.database(), t.runId(), t.backupId(), null,
-          new Payloads.BackupFailed(t.backupId(), reason));
+          new Payloads.BackupFailed(t.backupId(), reason, Payloads.BackupFailed.COORDINATOR));
       RunRecord old = new RunRecord(t.runId(), t.cluster(), t.database(), "history", 1);
       end(old, State.FAILED, reason);
       old.backupId = t.backupId();
