@@ -2,6 +2,8 @@ package io.pgfleet.cli;
 
 import io.pgfleet.common.manifest.Manifest;
 import io.pgfleet.common.repository.BackupCatalog;
+import io.pgfleet.common.repository.RepositoryLayout;
+import io.pgfleet.common.repository.RestoreTestReport;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
@@ -19,20 +21,36 @@ final class ListCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    List<Manifest> all = new BackupCatalog(Repositories.forReading(repo)).list();
+    io.pgfleet.common.storage.Storage storage = Repositories.forReading(repo);
+    List<Manifest> all = new BackupCatalog(storage).list();
+    java.util.Map<String, String> tests = RestoreTestReport.latestKeys(storage);
     if (all.isEmpty()) {
       System.err.println("pgfleet: no backups in " + repo);
       return 0;
     }
-    System.out.printf("%-24s %-20s %-24s %-20s %10s %7s %12s%n", "BACKUP", "CLUSTER", "DATABASE", "FINISHED",
-        "SIZE", "TABLES", "ROWS");
+    System.out.printf("%-24s %-20s %-24s %-20s %10s %7s %12s  %-20s%n", "BACKUP", "CLUSTER", "DATABASE", "FINISHED",
+        "SIZE", "TABLES", "ROWS", "VERIFIED");
     for (Manifest m : all) {
       // An archive-mode backup has no per-table record: its TABLES column names its pg_dump format instead.
-      System.out.printf("%-24s %-20s %-24s %-20s %10s %7s %12s%n", m.backupId(), m.cluster(), m.database(),
+      System.out.printf("%-24s %-20s %-24s %-20s %10s %7s %12s  %-20s%n", m.backupId(), m.cluster(), m.database(),
           TIME.format(m.finishedAt()), Formats.bytes(m.totalBytes()),
           m.archiveMode() ? m.archive().format() : Long.toString(m.tableCount()),
-          m.archiveMode() ? "-" : Formats.count(m.totalRows()));
+          m.archiveMode() ? "-" : Formats.count(m.totalRows()),
+          verified(storage, tests.get(RepositoryLayout.backupPrefix(m.cluster(), m.database(), m.backupId()))));
     }
     return 0;
+  }
+
+  /** The last restore test: its time when it passed, FAILED when it did not, - when there was none. */
+  private static String verified(io.pgfleet.common.storage.Storage storage, String key) {
+    if (key == null) {
+      return "-";
+    }
+    try {
+      RestoreTestReport r = RestoreTestReport.read(storage, key);
+      return r.passed() ? TIME.format(r.finishedAt()) : "FAILED";
+    } catch (Exception e) {
+      return "unreadable";
+    }
   }
 }

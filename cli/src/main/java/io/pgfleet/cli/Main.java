@@ -12,7 +12,7 @@ import picocli.CommandLine.Option;
 /** The {@code pgfleet} command. */
 @Command(name = "pgfleet", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
     description = "Snapshot-consistent, parallel backups of PostgreSQL databases through Kafka.",
-    subcommands = {BackupCommand.class, ListCommand.class, ShowCommand.class, RestoreCommand.class, VerifyCommand.class, DecryptCommand.class,
+    subcommands = {BackupCommand.class, ListCommand.class, ShowCommand.class, RestoreCommand.class, RestoreTestCommand.class, VerifyCommand.class, DecryptCommand.class,
         RetentionCommand.class,
         CoordinatorCommand.class, WorkerCommand.class, StandaloneCommand.class,
         CommandLine.HelpCommand.class})

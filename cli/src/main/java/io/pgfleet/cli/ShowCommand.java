@@ -55,6 +55,7 @@ final class ShowCommand implements Callable<Integer> {
       out.println("restore   with psql/pg_restore, not pgfleet restore: see RESTORE.md in the backup's folder");
       return 0;
     }
+    restoreTest(storage, m);
     out.printf("selection %s%n", m.selection() == null ? "whole database"
         : m.selection().describe() + " (a partial backup)");
     out.printf("size      %s stored, %s of COPY text, %s rows in %d tables, %d artifacts%n",
@@ -79,6 +80,28 @@ final class ShowCommand implements Callable<Integer> {
     out.println();
     schemaObjects(storage, m);
     return 0;
+  }
+
+  private static void restoreTest(Storage storage, Manifest m) {
+    java.util.Optional<io.pgfleet.common.repository.RestoreTestReport> last;
+    try {
+      last = io.pgfleet.common.repository.RestoreTestReport.latest(storage, m);
+    } catch (IOException e) {
+      System.out.printf("verified  unknown: the restore test results cannot be read (%s)%n", e.getMessage());
+      return;
+    }
+    if (last.isEmpty()) {
+      System.out.println("verified  never restore-tested ('pgfleet restore-test' does it)");
+      return;
+    }
+    var r = last.get();
+    System.out.printf("verified  restore test %s at %s on %s: %d tables, %s rows, %d assertions (%s)%n",
+        r.passed() ? "PASSED" : "FAILED", r.finishedAt(), r.sandbox(), r.tables().size(), Formats.count(r.rowsChecked()),
+        r.assertions().size(), io.pgfleet.common.repository.RepositoryLayout.VERIFY_DIR
+            + r.key().substring(r.key().lastIndexOf('/') + 1));
+    for (String f : r.failures()) {
+      System.out.println("          FAILED: " + f);
+    }
   }
 
   private static void schemaObjects(Storage storage, Manifest m) throws IOException {

@@ -58,6 +58,9 @@ public final class FleetProcess implements AutoCloseable {
     if (o.coordinator() && config.coordinator().apiToken() != null) {
       config.coordinator().apiToken().resolve();
     }
+    if (o.coordinator() && config.restoreTests() != null) {
+      FleetRestoreTests.connection(config.restoreTests().sandbox());
+    }
     KafkaSettings kafka = FleetSetup.kafka(config);
     EmbeddedKafka embedded = null;
     if (kafka == null) {
@@ -86,8 +89,10 @@ public final class FleetProcess implements AutoCloseable {
         if (o.instanceId() != null) {
           s = s.withInstanceId(o.instanceId());
         }
+        FleetRestoreTests restoreTests = config.restoreTests() == null ? null
+            : new FleetRestoreTests(storage, tools, key, config.restoreTests().sandbox(), o.version());
         p.fleet = new FleetCoordinator(vertx, kafka, storage, config, clusters, new FleetRestores(storage, tools, key),
-            s);
+            restoreTests, s);
         p.fleet.start().toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
         FleetConfig.SecretRef token = config.coordinator().apiToken();
         p.api = new ApiServer(vertx, p.fleet, token == null ? null : token::resolve);

@@ -12,6 +12,8 @@ public final class EventTypes {
   public static final String TASK_FAILED = "io.pgfleet.task.failed";
   public static final String RETENTION_DELETED = "io.pgfleet.retention.deleted";
   public static final String ALERT = "io.pgfleet.alert";
+  public static final String RESTORE_TEST_PASSED = "io.pgfleet.restore_test.passed";
+  public static final String RESTORE_TEST_FAILED = "io.pgfleet.restore_test.failed";
 
   private EventTypes() {}
 }

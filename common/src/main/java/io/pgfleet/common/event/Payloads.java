@@ -63,6 +63,24 @@ public final class Payloads {
    */
   public record Alert(String kind, String status, String summary, String alertId) {}
 
+  /**
+   * A backup was restored into a scratch database and every table matched its manifest (rows and content digest)
+   * and every assertion held.
+   *
+   * @param tables tables checked
+   * @param rows rows checked over all tables
+   * @param resultKey the repository key of the test's result ({@code <backup folder>/verify/<time>.json})
+   */
+  public record RestoreTestPassed(String backupId, int tables, long rows, long durationMillis, String resultKey) {}
+
+  /**
+   * A restore test failed.
+   *
+   * @param failures one line each, naming the table or assertion that failed (or the restore's error)
+   * @param resultKey the repository key of the test's result
+   */
+  public record RestoreTestFailed(String backupId, List<String> failures, String resultKey) {}
+
   /** A worker's heartbeat on {@code pgfleet.workers}: what it owns and how many of its slots are busy. */
   public record WorkerStatus(String workerId, int slots, int busy, List<Integer> partitions, long at) {}
 

@@ -18,6 +18,10 @@ public final class RepositoryLayout {
   public static final String SCHEMA = "schema.dump";
   public static final String GLOBALS = "globals.sql";
   public static final String RESTORE_GUIDE = "RESTORE.md";
+  /** The folder of a backup holding its restore tests' results. */
+  public static final String VERIFY_DIR = "verify/";
+  private static final DateTimeFormatter VERIFY_TIME =
+      DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmssSSS'Z'").withZone(ZoneOffset.UTC);
   private static final Pattern BACKUP_ID = Pattern.compile("\\d{8}T\\d{6}Z-[0-9a-f]{6}");
   private static final DateTimeFormatter ID_TIME =
       DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'").withZone(ZoneOffset.UTC);
@@ -66,6 +70,11 @@ public final class RepositoryLayout {
 
   public static String restoreGuideKey(String cluster, String database, String backupId) {
     return backupPrefix(cluster, database, backupId) + RESTORE_GUIDE;
+  }
+
+  /** A restore test's result: {@code verify/<yyyyMMddTHHmmssSSSZ>.json}, so the names sort by time. */
+  public static String verifyKey(String cluster, String database, String backupId, Instant at) {
+    return backupPrefix(cluster, database, backupId) + VERIFY_DIR + VERIFY_TIME.format(at) + ".json";
   }
 
   /** The object of the n-th table-data artifact: numbered by plan order, never named after the table. */

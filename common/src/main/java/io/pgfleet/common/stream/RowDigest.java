@@ -84,6 +84,25 @@ public final class RowDigest extends FilterOutputStream {
     rowOpen = false;
   }
 
+  /**
+   * The digest of the union of several row sets, from their digests: since a digest is a sum of row values modulo
+   * 2^128, the digests of a table's chunks add up to the digest of the whole table, whichever way its rows were
+   * split (ctid ranges at dump time, none at all when a restored table is read back).
+   *
+   * @param digests digests of this algorithm, 32 hex digits each
+   */
+  public static String combine(java.util.Collection<String> digests) {
+    java.math.BigInteger sum = java.math.BigInteger.ZERO;
+    for (String d : digests) {
+      if (d == null || d.length() != 32) {
+        throw new IllegalArgumentException("not a " + ALGORITHM + " digest: " + d);
+      }
+      sum = sum.add(new java.math.BigInteger(d, 16));
+    }
+    String hex = sum.mod(java.math.BigInteger.ONE.shiftLeft(128)).toString(16);
+    return "0".repeat(32 - hex.length()) + hex;
+  }
+
   public long rows() {
     return rows;
   }

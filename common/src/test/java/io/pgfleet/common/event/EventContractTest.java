@@ -124,6 +124,12 @@ class EventContractTest {
         named("retention.deleted", CloudEvent.of(COORDINATOR, EventTypes.RETENTION_DELETED, "prod", "sales", null,
             BACKUP, null, new Payloads.RetentionDeleted(BACKUP, java.time.Instant.parse("2026-11-20T02:00:05Z"),
                 "kept by no rule of the policy", "keep-daily 7, keep-weekly 4"))),
+        named("restore_test.passed", CloudEvent.of(COORDINATOR, EventTypes.RESTORE_TEST_PASSED, "prod", "sales", null,
+            BACKUP, null, new Payloads.RestoreTestPassed(BACKUP, 12, 40_000, 5400,
+                "prod/sales/" + BACKUP + "/verify/20261126T031500123Z.json"))),
+        named("restore_test.failed", CloudEvent.of(COORDINATOR, EventTypes.RESTORE_TEST_FAILED, "prod", "sales", null,
+            BACKUP, null, new Payloads.RestoreTestFailed(BACKUP, List.of("table \"public\".\"small\": content digest"
+                + " differs from the manifest"), "prod/sales/" + BACKUP + "/verify/20261126T031500123Z.json"))),
         named("alert firing", CloudEvent.of(COORDINATOR, EventTypes.ALERT, "prod", "sales", null, null, null,
             new Payloads.Alert("backup_failed", "firing", "backup of prod/sales failed: disk full", "a1b2c3"))),
         named("task.failed globals", task(EventTypes.TASK_FAILED, "/globals", new Payloads.TaskFailed(

@@ -30,9 +30,9 @@ import java.util.UUID;
  */
 public final class AlertEngine {
 
-  /** The restore-test events; their constants live with the restore-test feature, matched here as literals. */
-  static final String RESTORE_TEST_PASSED = "io.pgfleet.restore_test.passed";
-  static final String RESTORE_TEST_FAILED = "io.pgfleet.restore_test.failed";
+  /** The restore-test events this engine reacts to. */
+  static final String RESTORE_TEST_PASSED = EventTypes.RESTORE_TEST_PASSED;
+  static final String RESTORE_TEST_FAILED = EventTypes.RESTORE_TEST_FAILED;
 
   public enum Kind {
     BACKUP_FAILED("backup_failed"),

@@ -48,13 +48,20 @@ final class EventHistory {
     }
   }
 
+  /**
+   * @param runs every run with an event in the window, in the order of their first event
+   * @param restoreTestsPassed per {@code cluster/database}, the time of its last {@code restore_test.passed} event
+   */
+  record History(List<RunTrace> runs, Map<String, Instant> restoreTestsPassed) {}
+
   private EventHistory() {}
 
-  /** Every run with an event in the window, in the order of their first event. */
-  static List<RunTrace> replay(KafkaSettings kafka, Duration window) {
+  /** The runs and passed restore tests the events of the window tell of. */
+  static History replay(KafkaSettings kafka, Duration window) {
     Properties p = new Properties();
     p.putAll(kafka.consumerProperties("pgfleet-coordinator-history", null));
     Map<String, RunTrace> runs = new LinkedHashMap<>();
+    Map<String, Instant> restoreTestsPassed = new HashMap<>();
     long events = 0;
     try (KafkaConsumer<String, String> c = new KafkaConsumer<>(p)) {
       List<TopicPartition> parts = new ArrayList<>();
@@ -75,11 +82,16 @@ final class EventHistory {
         for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(500))) {
           events++;
           String v = r.value();
-          if (v == null || !v.contains("io.pgfleet.backup.")) {
+          if (v == null || !v.contains("io.pgfleet.backup.") && !v.contains(EventTypes.RESTORE_TEST_PASSED)) {
             continue;
           }
           try {
-            apply(runs, Json.read(v, CloudEvent.class));
+            CloudEvent e = Json.read(v, CloudEvent.class);
+            if (EventTypes.RESTORE_TEST_PASSED.equals(e.type())) {
+              restoreTestsPassed.merge(e.subject(), e.time(), (a, b) -> a.isAfter(b) ? a : b);
+              continue;
+            }
+            apply(runs, e);
           } catch (Exception e) {
             LOG.warn("event history: skipping unreadable record {}-{}@{}: {}", r.topic(), r.partition(),
                 r.offset(), e.toString());
@@ -89,7 +101,7 @@ final class EventHistory {
     }
     LOG.info("event history: {} events read, {} runs, {} without an end", events, runs.size(),
         runs.values().stream().filter(RunTrace::open).count());
-    return new ArrayList<>(runs.values());
+    return new History(new ArrayList<>(runs.values()), restoreTestsPassed);
   }
 
   private static void apply(Map<String, RunTrace> runs, CloudEvent e) {

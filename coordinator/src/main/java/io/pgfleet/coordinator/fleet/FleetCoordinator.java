@@ -21,6 +21,8 @@ import io.pgfleet.coordinator.alerting.Alerting;
 import io.pgfleet.coordinator.alerting.ScheduledDatabases;
 import io.pgfleet.coordinator.api.FleetApi;
 import io.pgfleet.coordinator.plan.BackupPlanner;
+import io.pgfleet.coordinator.restoretest.RestoreTestExecutor;
+import io.pgfleet.coordinator.restoretest.RestoreTestScheduler;
 import io.pgfleet.coordinator.run.BackupFailedException;
 import io.pgfleet.coordinator.run.BackupOutcome;
 import io.pgfleet.coordinator.run.BackupRun;
@@ -164,6 +166,7 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
   private final FleetConfig config;
   private final ClusterDirectory directory;
   private final RestoreExecutor restorer;
+  private final RestoreTestExecutor restoreTester;
   private final Settings settings;
   private final Map<String, ClusterState> clusters = new LinkedHashMap<>();
   private final Map<String, RunRecord> runs = new LinkedHashMap<>();
@@ -178,6 +181,8 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
   private BackupCoordinator backups;
   private Alerting alerting;
   private WorkerExecutor restoreExecutor;
+  /** Null when the configuration has no restoreTests. */
+  private RestoreTestScheduler restoreTests;
   private String role = "starting";
   private boolean ready;
   private long timer = -1;
@@ -187,6 +192,13 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
 
   public FleetCoordinator(Vertx vertx, KafkaSettings kafka, Storage storage, FleetConfig config,
       ClusterDirectory directory, RestoreExecutor restorer, Settings settings) {
+    this(vertx, kafka, storage, config, directory, restorer, null, settings);
+  }
+
+  /** @param restoreTester runs the restore tests {@code config.restoreTests()} asks for; null runs none */
+  public FleetCoordinator(Vertx vertx, KafkaSettings kafka, Storage storage, FleetConfig config,
+      ClusterDirectory directory, RestoreExecutor restorer, RestoreTestExecutor restoreTester, Settings settings) {
+    this.restoreTester = restoreTester;
     this.vertx = vertx;
     this.kafka = kafka;
     this.storage = storage;
@@ -217,6 +229,10 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
       events = new EventPublisher(producer, "/pgfleet/coordinator/" + instanceId());
       restoreExecutor = vertx.createSharedWorkerExecutor("pgfleet-restore-" + instanceId(),
           Math.max(1, settings.restoreJobs()), 365, TimeUnit.DAYS);
+      if (config.restoreTests() != null && restoreTester != null) {
+        restoreTests = new RestoreTestScheduler(vertx, storage, config.restoreTests(), restoreTester, events,
+            io.micrometer.core.instrument.Metrics.globalRegistry, instanceId());
+      }
       vertx.executeBlocking(() -> new BackupCatalog(storage).list(), false).compose(manifests -> {
         for (Manifest m : manifests) {
           lastBackup.merge(m.cluster() + "/" + m.database(), view(m),
@@ -250,6 +266,12 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
       Future<Void> b = stepDown("the coordinator stopped before the run was admitted");
       b.eventually(() -> election == null ? Future.succeededFuture() : election.stop())
           .eventually(() -> restoreExecutor.close())
+          .eventually(() -> {
+            if (restoreTests != null) {
+              restoreTests.close();
+            }
+            return Future.succeededFuture();
+          })
           .eventually(() -> producer.close())
           .onComplete(x -> done.complete());
     });
@@ -274,8 +296,12 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
       if (myTerm != term) {
         return Future.succeededFuture();
       }
+      if (restoreTests != null) {
+        restoreTests.rebuild(history.restoreTestsPassed()).onFailure(e -> LOG.warn(
+            "coordinator {}: cannot read the restore tests back from the repository: {}", instanceId(), e.toString()));
+      }
       List<EventHistory.RunTrace> open = new ArrayList<>();
-      for (EventHistory.RunTrace t : history) {
+      for (EventHistory.RunTrace t : history.runs()) {
         if (t.open()) {
           open.add(t);
         } else {
@@ -600,6 +626,9 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
       lastBackup.put(r.key(), view(m));
       end(r, State.COMPLETED, null);
       retention.afterBackup(r.cluster, r.database);
+      if (restoreTests != null) {
+        restoreTests.backupCompleted(m);
+      }
     } else {
       String reason = failure.getMessage();
       boolean retryable = failure instanceof BackupFailedException f && f.retryable();
@@ -707,7 +736,8 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
         RunRecord r = lastRun.get(key);
         RunSummary s = r == null ? null : new RunSummary(r.runId, r.state.name(),
             r.endedAt != null ? r.endedAt : r.startedAt != null ? r.startedAt : r.queuedAt, r.reason);
-        return new DatabaseView(cluster, db, lastBackup.get(key), s, null);
+        return new DatabaseView(cluster, db, lastBackup.get(key), s,
+            restoreTests == null ? null : restoreTests.lastPassed(cluster, db).orElse(null));
       }).toList();
     });
   }
