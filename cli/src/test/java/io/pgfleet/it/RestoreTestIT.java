@@ -314,6 +314,41 @@ class RestoreTestIT {
       assertThat(view.lastRestoreTestAt()).isNotNull();
       assertThat(io.micrometer.core.instrument.Metrics.globalRegistry.find(RestoreTestScheduler.GAUGE)
           .tag("cluster", "rt-fleet").tag("database", source).gauge()).isNotNull();
+
+      // An external consumer that knows only the JSON Schemas: every event of this database validates, and plain
+      // JSON gives its last backup and its last verified backup.
+      String subject = "rt-fleet/" + source;
+      String lastBackup = null;
+      String lastVerified = null;
+      java.time.Instant lastBackupAt = null;
+      java.time.Instant lastVerifiedAt = null;
+      for (var r : TestKafka.readAll(Topics.EVENTS)) {
+        com.fasterxml.jackson.databind.JsonNode e = new com.fasterxml.jackson.databind.ObjectMapper().readTree(r.value());
+        if (!subject.equals(e.path("subject").asText())) {
+          continue;
+        }
+        assertThat(io.pgfleet.common.event.EventSchemas.violations(e)).as(e.toString()).isEmpty();
+        java.time.Instant at = java.time.Instant.parse(e.get("time").asText());
+        switch (e.get("type").asText()) {
+          case "io.pgfleet.backup.completed" -> {
+            lastBackup = e.get("data").get("backupId").asText();
+            lastBackupAt = at;
+          }
+          case "io.pgfleet.restore_test.passed" -> {
+            lastVerified = e.get("data").get("backupId").asText();
+            lastVerifiedAt = at;
+          }
+          default -> { }
+        }
+      }
+      try (java.util.stream.Stream<Path> manifests = Files.walk(fleetRepo)) {
+        String newest = manifests.filter(f -> f.getFileName().toString().equals("manifest.json"))
+            .map(f -> f.getParent().getFileName().toString()).max(String::compareTo).orElseThrow();
+        assertThat(lastBackup).isEqualTo(newest);
+        assertThat(lastVerified).isEqualTo(newest);
+      }
+      assertThat(lastVerifiedAt).isAfterOrEqualTo(lastBackupAt);
+      assertThat(Duration.between(view.lastRestoreTestAt(), lastVerifiedAt).abs()).isLessThan(Duration.ofMinutes(1));
     }
   }
 
