@@ -69,6 +69,9 @@ abstract class FleetCommand implements Callable<Integer> {
     if (workers(c) > 0) {
       line.append(coordinator() ? ", " : ": ").append(workers(c)).append(" worker(s) x ")
           .append(c.worker().slots()).append(" slot(s)");
+      if (p.metricsPort() >= 0) {
+        line.append(", metrics on http://0.0.0.0:").append(p.metricsPort()).append("/metrics");
+      }
     }
     line.append(", repository ").append(storage.describe()).append(" (Ctrl-C or SIGTERM stops)");
     System.err.println(line);

@@ -157,7 +157,8 @@ class FleetIT {
         + "  startTimeout: 60s\n"
         + "worker:\n"
         + (workerId == null ? "" : "  id: " + workerId + "\n")
-        + "  slots: 2\n";
+        + "  slots: 2\n"
+        + "  metricsPort: 0\n";
   }
 
   private static void fill(TestPostgres pg, String db, boolean big) throws Exception {
@@ -253,6 +254,7 @@ class FleetIT {
 
     assertRepositoryHoldsOnlyWholeBackups();
     assertThat(manifests()).hasSize(30);
+    assertMetricsAfterTheWave();
     restoreAndCompare(A, "tenant-a", A_DBS.get(1));
     restoreAndCompare(b, "tenant-b", B_DBS.get(1));
 
@@ -470,6 +472,57 @@ class FleetIT {
       }
     }
     return maxOverlap(intervals);
+  }
+
+  /**
+   * Prometheus scrapes of the coordinator and a worker: the per-database last-success gauge holds the backup's
+   * finish time, the counters moved, and no metric carries a label that grows without end.
+   */
+  private static void assertMetricsAfterTheWave() throws Exception {
+    String coordinator = send(apiPort, "GET", "/metrics", null).body();
+    Manifest m = null;
+    for (Path p : manifests()) {
+      Manifest x = Json.read(Files.readAllBytes(p), Manifest.class);
+      if (x.database().equals(A_DBS.get(3))) {
+        m = x;
+      }
+    }
+    assertThat(m).isNotNull();
+    java.util.regex.Matcher g = java.util.regex.Pattern.compile("pgfleet_backup_last_success_timestamp_seconds\\{"
+        + "cluster=\"tenant-a\",database=\"" + A_DBS.get(3) + "\"} (\\S+)").matcher(coordinator);
+    assertThat(g.find()).as("the last-success gauge of " + A_DBS.get(3) + " in\n" + coordinator).isTrue();
+    assertThat(Double.parseDouble(g.group(1))).isCloseTo(m.finishedAt().toEpochMilli() / 1000.0,
+        org.assertj.core.data.Offset.offset(0.01));
+    assertThat(metric(coordinator, "pgfleet_runs_total{cluster=\"tenant-a\",outcome=\"completed\"}"))
+        .isGreaterThanOrEqualTo(15);
+    assertThat(metric(coordinator, "pgfleet_coordinator_leader")).isEqualTo(1);
+    assertThat(metric(coordinator, "pgfleet_workers_live")).isEqualTo(3);
+    int workerPort = fleet.metricsPort("worker-1", Duration.ofSeconds(5));
+    String worker = HTTP.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + workerPort + "/metrics"))
+        .build(), HttpResponse.BodyHandlers.ofString()).body();
+    assertThat(metric(worker, "pgfleet_worker_slots{worker=\"worker-1\"}")).isEqualTo(2);
+    assertThat(worker).containsPattern("pgfleet_worker_tasks_total\\{kind=\"table-data\",outcome=\"completed\","
+        + "worker=\"worker-1\"} [1-9]");
+    assertThat(worker).containsPattern("pgfleet_worker_rows_total\\{worker=\"worker-1\"} [1-9]");
+    assertThat(worker).contains("vertx_");
+    for (String text : List.of(coordinator, worker)) {
+      text.lines().filter(l -> l.startsWith("pgfleet_")).forEach(l -> assertThat(l)
+          .as("bounded labels").doesNotContain("run=").doesNotContain("task=").doesNotContain("backup=")
+          .doesNotContain("table="));
+      for (var known : io.pgfleet.common.metrics.MetricNames.ALL) {
+        text.lines().filter(l -> l.startsWith(known.prometheus() + "{")).forEach(l -> {
+          for (String label : l.substring(l.indexOf('{') + 1, l.indexOf('}')).split(",")) {
+            assertThat(known.labels()).as(l).contains(label.substring(0, label.indexOf('=')));
+          }
+        });
+      }
+    }
+  }
+
+  private static double metric(String text, String series) {
+    return text.lines().filter(l -> l.startsWith(series + " ")).findFirst()
+        .map(l -> Double.parseDouble(l.substring(series.length() + 1).trim()))
+        .orElseThrow(() -> new AssertionError("no " + series + " in\n" + text));
   }
 
   private static Instant nthEvent(List<CloudEvent> evs, Set<String> runs, String type, String cluster, int n) {

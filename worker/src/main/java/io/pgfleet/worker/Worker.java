@@ -7,6 +7,7 @@ import io.pgfleet.common.event.EventPublisher;
 import io.pgfleet.common.event.EventTypes;
 import io.pgfleet.common.event.Payloads;
 import io.pgfleet.common.json.Json;
+import io.pgfleet.common.metrics.MetricNames;
 import io.pgfleet.common.kafka.KafkaSettings;
 import io.pgfleet.common.kafka.Topics;
 import io.pgfleet.common.manifest.ArtifactEntry;
@@ -118,6 +119,12 @@ public final class Worker {
               }, false);
             }
           });
+          io.micrometer.core.instrument.Gauge.builder(MetricNames.WORKER_SLOTS, options, Options::slots)
+              .description("The worker's task slots").tag("worker", options.workerId())
+              .register(io.micrometer.core.instrument.Metrics.globalRegistry);
+          io.micrometer.core.instrument.Gauge.builder(MetricNames.WORKER_BUSY, queue, KafkaTaskQueue::busy)
+              .description("The worker's slots running a task").tag("worker", options.workerId())
+              .register(io.micrometer.core.instrument.Metrics.globalRegistry);
           LOG.info("worker {} started with {} slots", options.workerId(), options.slots());
           started.complete();
         } else {
@@ -144,13 +151,19 @@ public final class Worker {
     events.publish(EventTypes.TASK_STARTED, h.cluster(), h.database(), h.runId(), h.backupId(), h.taskId(),
         new Payloads.TaskStarted(h.taskId(), task.kind(), task instanceof TableDataTask t ? t.table() : null,
             h.attempt(), options.workerId(), delivery.partition()));
-    long progressTimer = vertx.setPeriodic(1000, id -> events.publish(EventTypes.TASK_PROGRESS, h.cluster(),
-        h.database(), h.runId(), h.backupId(), h.taskId(),
-        new Payloads.TaskProgress(h.taskId(), progress.rows(), progress.rawBytes(), progress.bytes())));
+    Throughput throughput = new Throughput(options.workerId());
+    long progressTimer = vertx.setPeriodic(1000, id -> {
+      throughput.update(progress.rows(), progress.rawBytes());
+      events.publish(EventTypes.TASK_PROGRESS, h.cluster(), h.database(), h.runId(), h.backupId(), h.taskId(),
+          new Payloads.TaskProgress(h.taskId(), progress.rows(), progress.rawBytes(), progress.bytes()));
+    });
     return executor.<ArchiveDumper.Result>executeBlocking(() -> execute(task, progress), false)
         .transform(ar -> {
           vertx.cancelTimer(progressTimer);
           delivery.slotFree().run();
+          throughput.update(progress.rows(), progress.rawBytes());
+          io.micrometer.core.instrument.Metrics.counter(MetricNames.WORKER_TASKS, "worker", options.workerId(),
+              "kind", task.kind(), "outcome", ar.succeeded() ? "completed" : "failed").increment();
           if (ar.succeeded()) {
             return events.publish(EventTypes.TASK_COMPLETED, h.cluster(), h.database(), h.runId(), h.backupId(),
                 h.taskId(), new Payloads.TaskCompleted(h.taskId(), task.kind(), h.attempt(), options.workerId(),
@@ -206,6 +219,30 @@ public final class Worker {
       return r;
     } finally {
       MDC.clear();
+    }
+  }
+
+  /** Rows and COPY bytes dumped, counted as a task goes (every second), so rates are smooth for long tasks. */
+  private static final class Throughput {
+    private final io.micrometer.core.instrument.Counter rows;
+    private final io.micrometer.core.instrument.Counter bytes;
+    private long seenRows;
+    private long seenBytes;
+
+    Throughput(String worker) {
+      rows = io.micrometer.core.instrument.Metrics.counter(MetricNames.WORKER_ROWS, "worker", worker);
+      bytes = io.micrometer.core.instrument.Metrics.counter(MetricNames.WORKER_BYTES, "worker", worker);
+    }
+
+    void update(long totalRows, long totalBytes) {
+      if (totalRows > seenRows) {
+        rows.increment(totalRows - seenRows);
+        seenRows = totalRows;
+      }
+      if (totalBytes > seenBytes) {
+        bytes.increment(totalBytes - seenBytes);
+        seenBytes = totalBytes;
+      }
     }
   }
 

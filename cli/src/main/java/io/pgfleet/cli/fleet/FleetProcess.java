@@ -5,6 +5,7 @@ import io.pgfleet.common.config.FleetConfig;
 import io.pgfleet.common.crypto.MasterKey;
 import io.pgfleet.common.kafka.KafkaSettings;
 import io.pgfleet.common.kafka.Topics;
+import io.pgfleet.common.metrics.ProcessMetrics;
 import io.pgfleet.common.pg.ClusterDirectory;
 import io.pgfleet.common.pg.PgTools;
 import io.pgfleet.common.storage.Storage;
@@ -44,6 +45,8 @@ public final class FleetProcess implements AutoCloseable {
   private FleetCoordinator fleet;
   private ApiServer api;
   private int apiPort = -1;
+  private io.vertx.core.http.HttpServer metricsServer;
+  private int metricsPort = -1;
 
   private FleetProcess(EmbeddedKafka embedded, Vertx vertx) {
     this.embedded = embedded;
@@ -67,7 +70,12 @@ public final class FleetProcess implements AutoCloseable {
       embedded = EmbeddedKafka.start();
       kafka = FleetSetup.kafka(config, embedded.bootstrapServers());
     }
-    Vertx vertx = Vertx.vertx();
+    // Vert.x's own meters (event loops, pools, HTTP, Kafka clients) go to the same registry as pgfleet's.
+    Vertx vertx = Vertx.builder()
+        .with(new io.vertx.core.VertxOptions().setMetricsOptions(
+            new io.vertx.micrometer.MicrometerMetricsOptions().setEnabled(true)))
+        .withMetrics(new io.vertx.micrometer.MicrometerMetricsFactory(ProcessMetrics.registry()))
+        .build();
     FleetProcess p = new FleetProcess(embedded, vertx);
     try {
       Topics.ensure(kafka, FleetSetup.topics(config));
@@ -96,14 +104,25 @@ public final class FleetProcess implements AutoCloseable {
         p.fleet.start().toCompletionStage().toCompletableFuture().get(120, TimeUnit.SECONDS);
         FleetConfig.SecretRef token = config.coordinator().apiToken();
         p.api = new ApiServer(vertx, p.fleet, token == null ? null : token::resolve);
+        p.api.router().get("/metrics").handler(ctx -> ProcessMetrics.handle(ctx.request()));
         p.apiPort = p.api.start(config.coordinator().http().host(), config.coordinator().http().port())
             .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      }
+      if (!o.coordinator() && o.workers() > 0 && config.worker().metricsPort() >= 0) {
+        p.metricsServer = vertx.createHttpServer().requestHandler(ProcessMetrics::handle);
+        p.metricsPort = p.metricsServer.listen(config.worker().metricsPort(), "0.0.0.0")
+            .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS).actualPort();
       }
       return p;
     } catch (Exception e) {
       p.close();
       throw e;
     }
+  }
+
+  /** Where a worker process serves /metrics, -1 when it does not (off, or a coordinator's API serves them). */
+  public int metricsPort() {
+    return metricsPort;
   }
 
   /** The API's port, -1 without a coordinator. */
@@ -124,6 +143,9 @@ public final class FleetProcess implements AutoCloseable {
     List<Future<Void>> stops = new ArrayList<>();
     if (api != null) {
       stops.add(api.stop());
+    }
+    if (metricsServer != null) {
+      stops.add(metricsServer.close());
     }
     if (fleet != null) {
       stops.add(fleet.stop());

@@ -18,6 +18,7 @@ import java.util.regex.Pattern;
  */
 public final class FleetProcesses implements AutoCloseable {
   private static final Pattern API = Pattern.compile("API on http://[^:]+:(\\d+)");
+  private static final Pattern METRICS = Pattern.compile("metrics on http://[^:]+:(\\d+)");
   private final Map<String, Process> processes = new LinkedHashMap<>();
   private final Map<String, Path> logs = new LinkedHashMap<>();
   private final Map<String, String> env;
@@ -50,11 +51,20 @@ public final class FleetProcesses implements AutoCloseable {
 
   /** Waits for a coordinator's "API on http://host:port" line and returns the port. */
   public int apiPort(String name, Duration timeout) throws IOException, InterruptedException {
+    return port(name, API, timeout);
+  }
+
+  /** Waits for a worker's "metrics on http://host:port" line and returns the port. */
+  public int metricsPort(String name, Duration timeout) throws IOException, InterruptedException {
+    return port(name, METRICS, timeout);
+  }
+
+  private int port(String name, Pattern pattern, Duration timeout) throws IOException, InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();
     int seen = 0;
     while (System.nanoTime() < deadline) {
       String text = Files.readString(logs.get(name));
-      Matcher m = API.matcher(text.substring(Math.min(seen, text.length())));
+      Matcher m = pattern.matcher(text.substring(Math.min(seen, text.length())));
       if (m.find()) {
         return Integer.parseInt(m.group(1));
       }

@@ -228,8 +228,16 @@ public record FleetConfig(Kafka kafka, Repository repository, List<Cluster> clus
    * @param id a stable id (static group membership), or null for a generated one (hostname + random suffix)
    * @param slots tasks run at once
    * @param zstdLevel 1-19
+   * @param metricsPort where a worker process serves {@code /metrics} (Prometheus): 0 any free port, -1 off; a
+   *     process that also runs a coordinator serves them on the API's port instead
    */
-  public record Worker(String id, int slots, int zstdLevel) {}
+  public record Worker(String id, int slots, int zstdLevel, int metricsPort) {
+    public static final int DEFAULT_METRICS_PORT = 9400;
+
+    public Worker(String id, int slots, int zstdLevel) {
+      this(id, slots, zstdLevel, DEFAULT_METRICS_PORT);
+    }
+  }
 
   public Optional<Cluster> cluster(String name) {
     return clusters.stream().filter(c -> c.name().equals(name)).findFirst();

@@ -15,7 +15,7 @@ public final class MetricNames {
   public record Metric(String micrometer, String prometheus, String type, List<String> labels, String help) {}
 
   // Coordinator, per database.
-  public static final String BACKUP_LAST_SUCCESS = "pgfleet.backup.last.success";
+  public static final String BACKUP_LAST_SUCCESS = "pgfleet.backup.last.success.timestamp";
   public static final String BACKUP_LAST_DURATION = "pgfleet.backup.last.duration";
   public static final String BACKUP_LAST_SIZE = "pgfleet.backup.last.size";
   public static final String RESTORE_TEST_LAST_SUCCESS = "pgfleet.restore_test.last_success";

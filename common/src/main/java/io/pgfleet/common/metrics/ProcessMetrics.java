@@ -38,4 +38,15 @@ public final class ProcessMetrics {
   }
 
   public static final String CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+  /** Answers a scrape: GET only, the exposition rendered off the event loop. */
+  public static void handle(io.vertx.core.http.HttpServerRequest req) {
+    if (req.method() != io.vertx.core.http.HttpMethod.GET) {
+      req.response().setStatusCode(405).end();
+      return;
+    }
+    io.vertx.core.Vertx.currentContext().owner().executeBlocking(ProcessMetrics::scrape, false)
+        .onSuccess(text -> req.response().putHeader("content-type", CONTENT_TYPE).end(text))
+        .onFailure(e -> req.response().setStatusCode(500).end("cannot render metrics: " + e.getMessage()));
+  }
 }

@@ -187,6 +187,10 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
   private boolean ready;
   private long timer = -1;
   private int clusterTurn;
+  private final FleetMetrics metrics = FleetMetrics.get();
+  private int depthTicks;
+  private org.apache.kafka.clients.admin.Admin admin;
+  private boolean measuringDepth;
   /** Bumped at every change of leadership: work started under an older term must not act under a newer one. */
   private int term;
 
@@ -234,10 +238,14 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
             io.micrometer.core.instrument.Metrics.globalRegistry, instanceId());
       }
       vertx.executeBlocking(() -> new BackupCatalog(storage).list(), false).compose(manifests -> {
+        Map<String, Manifest> newest = new HashMap<>();
         for (Manifest m : manifests) {
           lastBackup.merge(m.cluster() + "/" + m.database(), view(m),
               (a, b) -> a.backupId().compareTo(b.backupId()) >= 0 ? a : b);
+          newest.merge(m.cluster() + "/" + m.database(), m,
+              (a, b) -> a.backupId().compareTo(b.backupId()) >= 0 ? a : b);
         }
+        newest.values().forEach(metrics::backupCompleted);
         LOG.info("coordinator {}: {} backups of {} databases in {}", instanceId(), manifests.size(),
             lastBackup.size(), storage.describe());
         election = new LeaderElection(vertx, kafka, instanceId(), settings.leaderSessionTimeout());
@@ -273,6 +281,10 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
             return Future.succeededFuture();
           })
           .eventually(() -> producer.close())
+          .eventually(() -> admin == null ? Future.succeededFuture() : vertx.executeBlocking(() -> {
+            admin.close(java.time.Duration.ofSeconds(5));
+            return null;
+          }, false))
           .onComplete(x -> done.complete());
     });
     return done.future();
@@ -426,6 +438,7 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
       Manifest m = ar.succeeded() ? ar.result() : null;
       if (m != null) {
         lastBackup.put(t.databaseKey(), view(m));
+        metrics.backupCompleted(m);
         events.publish(EventTypes.BACKUP_COMPLETED, t.cluster(), t.database(), t.runId(), t.backupId(), null,
             new Payloads.BackupCompleted(m.backupId(), prefix + RepositoryLayout.MANIFEST, (int) m.tableCount(),
                 m.totalRows(), m.totalBytes(), Duration.between(m.startedAt(), m.finishedAt()).toMillis()));
@@ -463,8 +476,15 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
   // ---- scheduling and admission ----
 
   private void tick() {
+    int inFlight = (int) runs.values().stream().filter(r -> r.state == State.RUNNING).count();
+    int queued = clusters.values().stream().mapToInt(c -> c.queue.size()).sum();
+    metrics.fleet(inFlight, queued, leader(), backups == null ? 0 : backups.liveWorkers(),
+        backups == null ? 0 : backups.idleSlots());
     if (backups == null) {
       return;
+    }
+    if (++depthTicks % 10 == 1) {
+      measureQueueDepth();
     }
     Instant now = Instant.now();
     retention.tick(now);
@@ -480,6 +500,44 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
       }
     }
     admit();
+  }
+
+  /**
+   * The task queue's depth: for every partition of the task topic, its end offset minus the workers' group's
+   * committed offset (workers commit a task's offset once it ended, so tasks queued and running both count).
+   */
+  private void measureQueueDepth() {
+    if (measuringDepth) {
+      return;
+    }
+    measuringDepth = true;
+    vertx.executeBlocking(() -> {
+      if (admin == null) {
+        java.util.Properties p = new java.util.Properties();
+        p.putAll(kafka.clientProperties());
+        admin = org.apache.kafka.clients.admin.Admin.create(p);
+      }
+      var committed = admin.listConsumerGroupOffsets(io.pgfleet.common.kafka.Topics.WORKER_GROUP)
+          .partitionsToOffsetAndMetadata().get(10, TimeUnit.SECONDS);
+      var topic = admin.describeTopics(List.of(io.pgfleet.common.kafka.Topics.TASKS)).allTopicNames()
+          .get(10, TimeUnit.SECONDS).get(io.pgfleet.common.kafka.Topics.TASKS);
+      Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> specs = new HashMap<>();
+      topic.partitions().forEach(pi -> specs.put(new org.apache.kafka.common.TopicPartition(
+          io.pgfleet.common.kafka.Topics.TASKS, pi.partition()), org.apache.kafka.clients.admin.OffsetSpec.latest()));
+      long depth = 0;
+      for (var e : admin.listOffsets(specs).all().get(10, TimeUnit.SECONDS).entrySet()) {
+        var c = committed.get(e.getKey());
+        depth += Math.max(0, e.getValue().offset() - (c == null ? 0 : c.offset()));
+      }
+      return depth;
+    }, false).onComplete(ar -> {
+      measuringDepth = false;
+      if (ar.succeeded()) {
+        metrics.queueDepth(ar.result());
+      } else {
+        LOG.debug("cannot measure the task queue's depth: {}", ar.cause().toString());
+      }
+    });
   }
 
   /** Lists the cluster's databases now and queues a run for each selected one not already queued or running. */
@@ -624,6 +682,8 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
       Manifest m = outcome.manifest();
       r.backupId = m.backupId();
       lastBackup.put(r.key(), view(m));
+      metrics.backupCompleted(m);
+      metrics.runEnded(r.cluster, true);
       end(r, State.COMPLETED, null);
       retention.afterBackup(r.cluster, r.database);
       if (restoreTests != null) {
@@ -640,6 +700,7 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
       } else {
         end(r, State.FAILED, reason);
       }
+      metrics.runEnded(r.cluster, false);
     }
     admit();
   }

@@ -130,6 +130,8 @@ public final class RetentionReaction {
       sent.add(events.get().publish(EventTypes.RETENTION_DELETED, report.cluster(), report.database(), null, id,
           null, new Payloads.RetentionDeleted(id, d.backup().finishedAt(), "kept by no rule of the policy", policy)));
       onDeleted.accept(new Deleted(report.cluster(), report.database(), id));
+      io.micrometer.core.instrument.Metrics.counter(io.pgfleet.common.metrics.MetricNames.RETENTION_DELETED,
+          "cluster", report.cluster()).increment();
     }
     for (RetentionExecutor.Failure f : report.failures()) {
       LOG.warn("retention of {}/{}: backup {}: {}", report.cluster(), report.database(), f.backupId(), f.what());
