@@ -17,7 +17,9 @@ import io.vertx.kafka.client.consumer.KafkaConsumer;
 import io.vertx.kafka.client.consumer.KafkaConsumerRecord;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -40,6 +42,8 @@ import org.slf4j.LoggerFactory;
 public final class Alerting {
   private static final Logger LOG = LoggerFactory.getLogger(Alerting.class);
   static final long CHECK_MILLIS = 2000;
+  /** How many sent notifications {@link #recent()} keeps, for the API and the dashboard. */
+  public static final int RECENT = 100;
 
   private final Vertx vertx;
   private final KafkaSettings kafka;
@@ -50,6 +54,8 @@ public final class Alerting {
   private KafkaConsumer<String, String> consumer;
   private long timer = -1;
   private boolean stopped;
+  /** The last {@link #RECENT} notifications, oldest first; touched on the coordinator's context only. */
+  private final ArrayDeque<AlertEngine.Notification> recent = new ArrayDeque<>(RECENT);
 
   public Alerting(Vertx vertx, KafkaSettings kafka, FleetConfig.Alerts config, ScheduledDatabases fleet,
       EventPublisher events) {
@@ -95,6 +101,16 @@ public final class Alerting {
     return c.eventually(sender::close);
   }
 
+  /**
+   * The notifications handed to the webhooks most recently (at most {@link #RECENT}), newest first, whether or not a
+   * webhook accepted them. Call on the coordinator's context.
+   */
+  public List<AlertEngine.Notification> recent() {
+    List<AlertEngine.Notification> out = new ArrayList<>(recent);
+    Collections.reverse(out);
+    return out;
+  }
+
   private Map<TopicPartition, Long> endOffsets() throws Exception {
     Properties p = new Properties();
     p.putAll(kafka.clientProperties());
@@ -132,6 +148,10 @@ public final class Alerting {
     }
     for (AlertEngine.Notification n : notifications) {
       LOG.info("alert {} {} for {}: {}", n.kind().wire(), n.status().wire(), n.subject(), n.summary());
+      if (recent.size() == RECENT) {
+        recent.removeFirst();
+      }
+      recent.addLast(n);
       sender.send(n).onSuccess(accepted -> {
         if (accepted > 0) {
           events.publish(EventTypes.ALERT, n.cluster(), n.database(), null, null, null,

@@ -11,10 +11,12 @@ import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.ext.web.Router;
 import io.vertx.ext.web.RoutingContext;
 import io.vertx.ext.web.handler.BodyHandler;
+import io.vertx.ext.web.handler.StaticHandler;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -27,11 +29,20 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The coordinator's HTTP API: liveness, readiness, the OpenAPI document, and under {@code /api/v1} the fleet's
- * clusters, databases, backups, runs and restores behind a bearer token. Every route is described in
- * {@code openapi.yaml} next to this class; {@code ApiServerTest} fails when the two drift apart.
+ * clusters, databases, backups, runs, restores and alerts behind a bearer token. Every route is described in
+ * {@code openapi.yaml} next to this class; {@code OpenApiDocumentTest} fails when the two drift apart. The fleet
+ * dashboard (static files that call the API) is served at {@code /dashboard/}.
  */
 public final class ApiServer {
   static final String OPENAPI_RESOURCE = "/io/pgfleet/coordinator/api/openapi.yaml";
+  /** The dashboard's static files, a classpath directory served as they are (no build step). */
+  static final String DASHBOARD_ROOT = "io/pgfleet/coordinator/dashboard";
+  /**
+   * Everything the page loads comes from this server; its only requests are to /api/v1 (same origin). Inline SVG
+   * built through the DOM needs no extra source.
+   */
+  private static final String DASHBOARD_CSP = "default-src 'self'; img-src 'self' data:; style-src 'self'; "
+      + "script-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'";
   static final int MAX_NAME = 128;
   static final int DEFAULT_RUN_LIMIT = 50;
   static final int MAX_RUN_LIMIT = 1000;
@@ -94,6 +105,7 @@ public final class ApiServer {
     router.get("/health").handler(ctx -> json(ctx, 200, Map.of("status", "UP")));
     router.get("/ready").handler(this::ready);
     router.get("/openapi.yaml").handler(this::openApi);
+    mountDashboard();
 
     if (token != null) {
       router.route("/api/v1/*").handler(new BearerTokenHandler(token));
@@ -110,6 +122,7 @@ public final class ApiServer {
       router.get("/api/v1/runs/:runId").handler(ctx -> reply(ctx, 200, fleet.run(id(ctx, "runId"))));
       router.get("/api/v1/restores").handler(ctx -> reply(ctx, 200, fleet.restoreJobs()));
       router.get("/api/v1/restores/:jobId").handler(ctx -> reply(ctx, 200, fleet.restoreJob(id(ctx, "jobId"))));
+      router.get("/api/v1/alerts").handler(ctx -> reply(ctx, 200, fleet.alerts()));
     }
 
     // Failures of every route (a failed future, a thrown validation error, an oversized body) end here.
@@ -118,6 +131,34 @@ public final class ApiServer {
         "no such resource: " + ctx.request().method() + " " + ctx.request().path() + " (see /openapi.yaml)"));
     router.errorHandler(405, ctx -> error(ctx, 405,
         "method " + ctx.request().method() + " not allowed on " + ctx.request().path() + " (see /openapi.yaml)"));
+  }
+
+  /**
+   * The dashboard: static files without a token (they hold no data; the page asks /api/v1 with the token the user
+   * types). Its routes take every method, like the bearer check, so they are not API operations of the OpenAPI
+   * document; anything but GET and HEAD falls through to 404/405.
+   */
+  private void mountDashboard() {
+    router.route("/").handler(ctx -> redirect(ctx, "/", "/dashboard/"));
+    // Vert.x matches "/dashboard/" here too: only the bare name is sent on, so that the page's relative URLs resolve.
+    router.route("/dashboard").handler(ctx -> redirect(ctx, "/dashboard", "/dashboard/"));
+    router.route("/dashboard/*").handler(ctx -> {
+      ctx.response().putHeader("Content-Security-Policy", DASHBOARD_CSP)
+          .putHeader("X-Content-Type-Options", "nosniff")
+          .putHeader("Referrer-Policy", "no-referrer");
+      ctx.next();
+    }).handler(StaticHandler.create(DASHBOARD_ROOT).setDefaultContentEncoding("UTF-8")
+        // A coordinator upgrade changes the files; a short max-age keeps an open tab from mixing versions for long.
+        .setMaxAgeSeconds(60));
+  }
+
+  private static void redirect(RoutingContext ctx, String from, String location) {
+    HttpMethod m = ctx.request().method();
+    if (!from.equals(ctx.request().path()) || (m != HttpMethod.GET && m != HttpMethod.HEAD)) {
+      ctx.next();
+      return;
+    }
+    ctx.response().setStatusCode(302).putHeader("Location", location).end();
   }
 
   private void ready(RoutingContext ctx) {

@@ -38,6 +38,12 @@ public interface FleetApi {
   /** Recent restore jobs, newest first. */
   Future<List<RestoreJobView>> restoreJobs();
 
+  /**
+   * The alert notifications this coordinator sent most recently (at most 100), newest first; empty when alerting is
+   * off or this coordinator is a standby (alerts are sent by the leader only).
+   */
+  Future<List<AlertView>> alerts();
+
   /** Readiness: the coordinator is connected to Kafka and knows its role. */
   Status status();
 
@@ -95,6 +101,16 @@ public interface FleetApi {
   record RestoreJobView(String jobId, String cluster, String database, String backupId, String targetCluster,
       String targetDatabase, String state, Instant startedAt, Instant endedAt, String error, String phase,
       int tablesTotal, int tablesDone, long rows, long rawBytes, List<String> notes) {}
+
+  /**
+   * One alert notification as handed to the webhooks.
+   *
+   * @param kind backup_failed, storage_error, restore_test_failed or missed_schedule
+   * @param status firing or resolved
+   * @param at when the notification was sent
+   */
+  record AlertView(String alertId, String kind, String status, String cluster, String database, String summary,
+      Instant at) {}
 
   /** The named thing does not exist: 404. */
   final class NotFound extends RuntimeException {

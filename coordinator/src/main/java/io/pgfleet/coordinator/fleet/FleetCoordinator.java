@@ -959,6 +959,15 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
   }
 
   @Override
+  public Future<List<AlertView>> alerts() {
+    // Alerting runs on this context too, so its ring buffer is read here without locks.
+    return onContext(() -> alerting == null ? List.<AlertView>of() : alerting.recent().stream()
+        .map(n -> new AlertView(n.alertId(), n.kind().wire(), n.status().wire(), n.cluster(), n.database(),
+            n.summary(), n.at()))
+        .toList());
+  }
+
+  @Override
   public Status status() {
     return new Status(ready, role, "coordinator " + instanceId());
   }

@@ -48,6 +48,24 @@ class ApiServerTest {
   }
 
   @Test
+  void dashboardIsServedWithoutTokenAndTheRootRedirectsToIt() throws Exception {
+    HttpResponse<Buffer> root = api.send(api.request(GET, "/").followRedirects(false));
+    assertThat(root.statusCode()).isEqualTo(302);
+    assertThat(root.getHeader("Location")).isEqualTo("/dashboard/");
+
+    HttpResponse<Buffer> page = api.send(api.request(GET, "/dashboard/"));
+    assertThat(page.statusCode()).isEqualTo(200);
+    assertThat(page.getHeader("Content-Type")).startsWith("text/html");
+    assertThat(page.getHeader("Content-Security-Policy")).contains("default-src 'self'");
+    assertThat(page.bodyAsString()).contains("<main").contains("app.js");
+
+    HttpResponse<Buffer> script = api.send(api.request(GET, "/dashboard/app.js"));
+    assertThat(script.statusCode()).isEqualTo(200);
+    assertThat(script.getHeader("Content-Type")).contains("javascript");
+    assertThat(api.send(api.request(GET, "/dashboard/../api/openapi.yaml")).statusCode()).isNotEqualTo(200);
+  }
+
+  @Test
   void readyIs200WhenReadyAnd503WhenNot() throws Exception {
     HttpResponse<Buffer> ready = api.send(api.request(GET, "/ready"));
     assertThat(ready.statusCode()).isEqualTo(200);

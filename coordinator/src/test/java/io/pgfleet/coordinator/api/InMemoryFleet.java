@@ -105,6 +105,15 @@ final class InMemoryFleet implements FleetApi {
   }
 
   @Override
+  public Future<List<AlertView>> alerts() {
+    return Future.succeededFuture(List.of(
+        new AlertView("a1b2c3", "backup_failed", "firing", "prod-eu", "orders",
+            "backup of prod-eu/orders failed: connection refused", T0.plusSeconds(30)),
+        new AlertView("d4e5f6", "missed_schedule", "resolved", "staging", "audit",
+            "staging/audit is backed up again", T0.plusSeconds(20))));
+  }
+
+  @Override
   public Status status() {
     return status;
   }
