@@ -28,6 +28,11 @@ abstract class FleetCommand implements Callable<Integer> {
   @Option(names = "--instance-id", hidden = true, description = "The coordinator's name (default: host + random).")
   String instanceId;
 
+  @Option(names = "--log-format", paramLabel = "text|json",
+      description = "Log lines as text (default) or one JSON object per line with run, task, cluster and database"
+          + " ids (also PGFLEET_LOG_FORMAT).")
+  String logFormat;
+
   abstract String what();
 
   abstract boolean coordinator();
@@ -36,6 +41,7 @@ abstract class FleetCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Logs.service(logFormat);
     FleetConfig c;
     Storage storage;
     try {

@@ -105,6 +105,60 @@ class FleetAdmissionIT {
     }
   }
 
+  @Test
+  void aRunFailedByACoordinatorThatStoppedIsQueuedAgainByTheNextLeader() throws Exception {
+    String db = PG.uniqueDbName("takeover");
+    PG.createDatabase(db);
+    try (EmbeddedKafka kafka = EmbeddedKafka.start(); EventLog events = new EventLog(kafka.bootstrapServers())) {
+      Path repo = dir.resolve("repo2");
+      Path password = dir.resolve("pg-password2");
+      Files.writeString(password, PG.password().orElse(""));
+      FleetConfig config = FleetConfigLoader.parse("kafka: {bootstrapServers: '" + kafka.bootstrapServers()
+          + "', taskPartitions: 8}\n"
+          + "repository: {url: " + repo + "}\n"
+          + "clusters:\n"
+          + "  - {name: main, host: " + PG.host() + ", port: " + PG.port() + ", user: " + PG.user()
+          + (PG.password().isPresent() ? ", password: {file: " + password + "}" : "")
+          + ", databases: {include: ['" + db + "']}}\n"
+          + "coordinator: {http: {host: 127.0.0.1, port: 0}, startTimeout: 10m}\n", dir);
+      FleetProcess.Options options = new FleetProcess.Options(true, 0, "test", Duration.ofSeconds(300),
+          Duration.ofSeconds(6), "first");
+      try (Ghost ghost = new Ghost(kafka.bootstrapServers())) {
+        FleetProcess first = FleetProcess.start(config, FileSystemStorage.open(repo), options);
+        try {
+          awaitLeader(first);
+          Thread.sleep(2500);
+          first.coordinator().backupNow("main", db).toCompletionStage().toCompletableFuture().get();
+          events.await("the run to start", Duration.ofSeconds(30), evs -> evs.stream().anyMatch(e ->
+              EventTypes.BACKUP_STARTED.equals(e.type()) && e.subject().equals("main/" + db)));
+        } finally {
+          first.close(); // SIGTERM's path: the run is failed explicitly, as the coordinator's
+        }
+        List<CloudEvent> stopped = failures(events.all(), db);
+        assertThat(stopped).hasSize(1);
+        assertThat(stopped.get(0).dataAs(Payloads.BackupFailed.class).category())
+            .isEqualTo(Payloads.BackupFailed.COORDINATOR);
+        try (FleetProcess second = FleetProcess.start(config, FileSystemStorage.open(repo),
+            new FleetProcess.Options(true, 0, "test", Duration.ofSeconds(300), Duration.ofSeconds(6), "second"))) {
+          awaitLeader(second);
+          events.await("the database queued again by the new leader", Duration.ofSeconds(30), evs -> evs.stream()
+              .anyMatch(e -> EventTypes.BACKUP_SCHEDULED.equals(e.type()) && e.subject().equals("main/" + db)
+                  && "recovery".equals(e.dataAs(Payloads.BackupScheduled.class).trigger())));
+        }
+      }
+    } finally {
+      PG.dropDatabase(db);
+    }
+  }
+
+  private static void awaitLeader(FleetProcess p) throws InterruptedException {
+    long deadline = System.currentTimeMillis() + 30_000;
+    while (!p.coordinator().leader() && System.currentTimeMillis() < deadline) {
+      Thread.sleep(100);
+    }
+    assertThat(p.coordinator().leader()).isTrue();
+  }
+
   private static List<CloudEvent> failures(List<CloudEvent> evs, String db) {
     return evs.stream().filter(e -> EventTypes.BACKUP_FAILED.equals(e.type()) && e.subject().equals("main/" + db))
         .toList();

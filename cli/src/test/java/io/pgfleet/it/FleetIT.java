@@ -113,7 +113,9 @@ class FleetIT {
     fleet = new FleetProcesses("FleetIT", env);
     startCoordinator("coordinator-1");
     for (int i = 1; i <= 3; i++) {
-      fleet.start("worker-" + i, "worker", "--config", dir.resolve("worker-" + i + ".yaml").toString());
+      // worker-2 logs JSON lines, the others text.
+      fleet.start("worker-" + i, "worker", "--config", dir.resolve("worker-" + i + ".yaml").toString(),
+          "--log-format", i == 2 ? "json" : "text");
     }
   }
 
@@ -255,6 +257,7 @@ class FleetIT {
     assertRepositoryHoldsOnlyWholeBackups();
     assertThat(manifests()).hasSize(30);
     assertMetricsAfterTheWave();
+    assertLogsCarryIdsAndNoSecret();
     restoreAndCompare(A, "tenant-a", A_DBS.get(1));
     restoreAndCompare(b, "tenant-b", B_DBS.get(1));
 
@@ -516,6 +519,27 @@ class FleetIT {
           }
         });
       }
+    }
+  }
+
+  /**
+   * A worker logging JSON gives each task's lines the run, task, cluster and database ids; no process logged the API
+   * token or the database password.
+   */
+  private static void assertLogsCarryIdsAndNoSecret() throws Exception {
+    List<JsonNode> json = new ArrayList<>();
+    for (String line : fleet.log("worker-2").split("\n")) {
+      if (line.startsWith("{")) {
+        json.add(Json.MAPPER.readTree(line));
+      }
+    }
+    assertThat(json).as("JSON log lines of worker-2").isNotEmpty();
+    assertThat(json).anyMatch(n -> n.path("mdc").has("run") && n.path("mdc").has("task")
+        && n.path("mdc").path("cluster").asText().startsWith("tenant-") && n.path("mdc").has("database"));
+    for (String p : List.of("coordinator-1", "worker-1", "worker-2", "worker-3")) {
+      String text = fleet.log(p);
+      assertThat(text).as("log of " + p).doesNotContain(TOKEN);
+      A.password().ifPresent(pw -> assertThat(text).as("log of " + p).doesNotContain(pw));
     }
   }
 

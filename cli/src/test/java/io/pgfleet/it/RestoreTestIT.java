@@ -214,8 +214,26 @@ class RestoreTestIT {
     Vertx vertx = Vertx.vertx();
     KafkaSettings kafka = KafkaSettings.of(TestKafka.bootstrapServers());
     KafkaProducer<String, String> producer = KafkaProducer.create(vertx, kafka.producerProperties("rtit"));
+    // A webhook receiver and the coordinator's alerting, reading the same events topic: the failed restore test
+    // must page someone.
+    List<io.vertx.core.json.JsonObject> hooks = new java.util.concurrent.CopyOnWriteArrayList<>();
+    io.vertx.core.http.HttpServer receiver = vertx.createHttpServer().requestHandler(req -> req.body().onSuccess(b -> {
+      hooks.add(b.toJsonObject());
+      req.response().setStatusCode(204).end();
+    })).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get();
+    FleetConfig.Alerts alertConfig = new FleetConfig.Alerts(List.of(new FleetConfig.Webhook("it",
+        "http://127.0.0.1:" + receiver.actualPort() + "/hook", null, "json")), Duration.ofMinutes(30),
+        Duration.ofHours(1), 30);
     try {
       var context = vertx.getOrCreateContext();
+      java.util.concurrent.CompletableFuture<io.pgfleet.coordinator.alerting.Alerting> alerting =
+          new java.util.concurrent.CompletableFuture<>();
+      context.runOnContext(v -> {
+        var a = new io.pgfleet.coordinator.alerting.Alerting(vertx, kafka, alertConfig, List::of,
+            new EventPublisher(producer, "/pgfleet/test"));
+        a.start().onSuccess(x -> alerting.complete(a)).onFailure(alerting::completeExceptionally);
+      });
+      alerting.get(60, java.util.concurrent.TimeUnit.SECONDS);
       AtomicReference<RestoreTestScheduler> scheduler = new AtomicReference<>();
       context.runOnContext(v -> {
         RestoreTestScheduler s = new RestoreTestScheduler(vertx, storage, config,
@@ -240,6 +258,18 @@ class RestoreTestIT {
       assertThat(Json.MAPPER.readTree(Files.readAllBytes(repo.resolve(f.resultKey()))).get("passed").asBoolean())
           .isFalse();
       assertThat(scratchDatabases()).isEmpty();
+
+      long alertDeadline = System.currentTimeMillis() + 30_000;
+      while (hooks.isEmpty() && System.currentTimeMillis() < alertDeadline) {
+        Thread.sleep(100);
+      }
+      assertThat(hooks).as("alerts received").hasSize(1);
+      io.vertx.core.json.JsonObject alert = hooks.get(0).getJsonObject("alert");
+      assertThat(alert.getString("kind")).isEqualTo("restore_test_failed");
+      assertThat(alert.getString("status")).isEqualTo("firing");
+      assertThat(alert.getString("database")).isEqualTo(bad.database());
+      assertThat(alert.getString("summary")).contains(SMALL);
+      context.runOnContext(v -> alerting.join().stop());
 
       double gauge = metrics.get(RestoreTestScheduler.GAUGE).tag("cluster", good.cluster())
           .tag("database", good.database()).gauge().value();

@@ -88,6 +88,11 @@ public final class FleetProcesses implements AutoCloseable {
     }
   }
 
+  /** Everything a process has logged so far. */
+  public String log(String name) throws IOException {
+    return Files.readString(logs.get(name));
+  }
+
   /** The last lines of a process's log, for failure messages. */
   public String tail(String name) {
     try {

@@ -41,6 +41,7 @@ public final class TaskDispatcher {
   private final Map<Integer, String> inFlight = new HashMap<>();
   private final Map<String, Integer> partitionOf = new HashMap<>();
   private final Map<Integer, Long> releasedAt = new HashMap<>();
+  private final Map<String, Long> lastPickedAt = new HashMap<>();
 
   private record Seen(WorkerStatus status, long receivedAt) {}
 
@@ -92,10 +93,16 @@ public final class TaskDispatcher {
     return liveWorkers().stream().anyMatch(w -> w.partitions().contains(p) && w.busy() >= w.slots());
   }
 
-  /** An idle partition of the worker with the most free slots, if any worker has one. */
+  /**
+   * An idle partition of the worker with the most free slots, if any worker has one; between workers as free as
+   * each other, the one given a task longest ago (a worker that just joined, never), so work spreads over all of
+   * them and a new worker takes work at once.
+   */
   public Optional<Integer> pickPartition() {
     List<WorkerStatus> candidates = new ArrayList<>(liveWorkers());
-    candidates.sort(Comparator.comparingInt(this::free).reversed().thenComparing(WorkerStatus::workerId));
+    candidates.sort(Comparator.comparingInt(this::free).reversed()
+        .thenComparingLong((WorkerStatus w) -> lastPickedAt.getOrDefault(w.workerId(), Long.MIN_VALUE))
+        .thenComparing(WorkerStatus::workerId));
     for (WorkerStatus w : candidates) {
       if (free(w) <= 0) {
         continue;
@@ -105,6 +112,7 @@ public final class TaskDispatcher {
       Optional<Integer> idle = w.partitions().stream().filter(p -> !inFlight.containsKey(p))
           .min(Comparator.comparingLong((Integer p) -> releasedAt.getOrDefault(p, Long.MIN_VALUE)).thenComparing(p -> p));
       if (idle.isPresent()) {
+        lastPickedAt.put(w.workerId(), System.nanoTime());
         return idle;
       }
     }

@@ -38,7 +38,7 @@ final class EventHistory {
    * @param endType the terminal event's type, null while the run has not ended
    */
   record RunTrace(String runId, String cluster, String database, Payloads.BackupScheduled scheduled,
-      String backupId, Instant startedAt, String endType, Instant endedAt, String reason) {
+      String backupId, Instant startedAt, String endType, Instant endedAt, String reason, String category) {
     boolean open() {
       return endType == null;
     }
@@ -119,20 +119,21 @@ final class EventHistory {
       case EventTypes.BACKUP_SCHEDULED -> {
         if (t == null) {
           runs.put(e.runid(), new RunTrace(e.runid(), cluster, database, e.dataAs(Payloads.BackupScheduled.class),
-              null, null, null, null, null));
+              null, null, null, null, null, null));
         }
       }
       case EventTypes.BACKUP_STARTED -> {
         if (t == null || t.startedAt() == null) {
           runs.put(e.runid(), new RunTrace(e.runid(), cluster, database, t == null ? null : t.scheduled(),
-              e.backupid(), e.time(), null, null, null));
+              e.backupid(), e.time(), null, null, null, null));
         }
       }
       case EventTypes.BACKUP_COMPLETED, EventTypes.BACKUP_FAILED -> {
-        String reason = EventTypes.BACKUP_FAILED.equals(e.type()) ? e.dataAs(Payloads.BackupFailed.class).reason()
-            : null;
+        Payloads.BackupFailed f = EventTypes.BACKUP_FAILED.equals(e.type())
+            ? e.dataAs(Payloads.BackupFailed.class) : null;
         runs.put(e.runid(), new RunTrace(e.runid(), cluster, database, t == null ? null : t.scheduled(),
-            e.backupid(), t == null ? null : t.startedAt(), e.type(), e.time(), reason));
+            e.backupid(), t == null ? null : t.startedAt(), e.type(), e.time(), f == null ? null : f.reason(),
+            f == null ? null : f.category()));
       }
       default -> { }
     }

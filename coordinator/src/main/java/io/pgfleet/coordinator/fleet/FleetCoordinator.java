@@ -41,6 +41,8 @@ import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.Deque;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -313,10 +315,12 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
             "coordinator {}: cannot read the restore tests back from the repository: {}", instanceId(), e.toString()));
       }
       List<EventHistory.RunTrace> open = new ArrayList<>();
+      Map<String, EventHistory.RunTrace> lastEnded = new HashMap<>();
       for (EventHistory.RunTrace t : history.runs()) {
         if (t.open()) {
           open.add(t);
         } else {
+          lastEnded.merge(t.databaseKey(), t, (a, b) -> b.endedAt().isAfter(a.endedAt()) ? b : a);
           RunRecord r = new RunRecord(t.runId(), t.cluster(), t.database(), "history", 1);
           r.state = EventTypes.BACKUP_COMPLETED.equals(t.endType()) ? State.COMPLETED : State.FAILED;
           r.startedAt = t.startedAt();
@@ -355,6 +359,19 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
             remember(r);
             lastRun.put(r.key(), r);
             clusters.get(r.cluster).queue.addLast(r);
+          }
+        }
+        // A database whose last run a coordinator failed on its way out (stopped, lost the lead, could not publish)
+        // is owed a backup: queued again now rather than at the next wave.
+        Set<String> openKeys = new HashSet<>();
+        open.forEach(t -> openKeys.add(t.databaseKey()));
+        for (EventHistory.RunTrace t : lastEnded.values()) {
+          if (EventTypes.BACKUP_FAILED.equals(t.endType())
+              && Payloads.BackupFailed.COORDINATOR.equals(t.category()) && !openKeys.contains(t.databaseKey())
+              && clusters.containsKey(t.cluster()) && !queuedOrRunning(t.cluster(), t.database())) {
+            LOG.info("{}: its last run {} ended with the coordinator ({}); queued again", t.databaseKey(), t.runId(),
+                t.reason());
+            enqueue(new RunRecord(t.cluster(), t.database(), "recovery", 1), false);
           }
         }
         LOG.info("coordinator {} leads: {} cluster(s), {} run(s) left open by a previous leader", instanceId(),
