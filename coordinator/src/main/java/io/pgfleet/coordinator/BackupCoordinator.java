@@ -53,16 +53,11 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import java.util.function.ToIntFunction;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ListOffsetsResult;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.admin.TopicDescription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -192,27 +187,13 @@ public final class BackupCoordinator {
    * worker heartbeats a little before the end, so workers already running are known without waiting a beat.
    */
   private Positions startPositions() throws Exception {
-    Properties p = new Properties();
-    p.putAll(kafka.clientProperties());
-    try (Admin admin = Admin.create(p)) {
-      Map<String, TopicDescription> d =
-          admin.describeTopics(List.of(Topics.EVENTS, Topics.WORKERS)).allTopicNames().get(30, TimeUnit.SECONDS);
-      Map<org.apache.kafka.common.TopicPartition, OffsetSpec> specs = new HashMap<>();
-      d.values().forEach(t -> t.partitions().forEach(
-          pi -> specs.put(new org.apache.kafka.common.TopicPartition(t.name(), pi.partition()), OffsetSpec.latest())));
-      Map<org.apache.kafka.common.TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends =
-          admin.listOffsets(specs).all().get(30, TimeUnit.SECONDS);
-      Map<TopicPartition, Long> start = new HashMap<>();
-      ends.forEach((tp, info) -> {
-        long off = info.offset();
-        if (tp.topic().equals(Topics.WORKERS)) {
-          off = Math.max(0, off - 200);
-        }
-        start.put(new TopicPartition(tp.topic(), tp.partition()), off);
-      });
-      return new Positions(start);
-    }
+    Map<TopicPartition, Long> start = new HashMap<>();
+    Topics.endOffsets(kafka, List.of(Topics.EVENTS, Topics.WORKERS)).forEach((tp, end) -> start.put(
+        new TopicPartition(tp.topic(), tp.partition()), tp.topic().equals(Topics.WORKERS) ? Math.max(0, end - 200)
+            : end));
+    return new Positions(start);
   }
+
 
   /**
    * Backs up one database. The future completes when the manifest is written, or fails with a

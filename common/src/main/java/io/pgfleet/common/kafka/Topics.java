@@ -65,6 +65,25 @@ public final class Topics {
     }
   }
 
+  /**
+   * The end offset of every partition of the topics, from the admin client (blocking): where a reader that only
+   * cares about what happens from now on starts.
+   */
+  public static Map<org.apache.kafka.common.TopicPartition, Long> endOffsets(KafkaSettings kafka,
+      java.util.Collection<String> topics) throws Exception {
+    Properties p = new Properties();
+    p.putAll(kafka.clientProperties());
+    try (Admin admin = Admin.create(p)) {
+      Map<org.apache.kafka.common.TopicPartition, org.apache.kafka.clients.admin.OffsetSpec> specs = new HashMap<>();
+      admin.describeTopics(topics).allTopicNames().get(30, TimeUnit.SECONDS).values().forEach(t -> t.partitions()
+          .forEach(pi -> specs.put(new org.apache.kafka.common.TopicPartition(t.name(), pi.partition()),
+              org.apache.kafka.clients.admin.OffsetSpec.latest())));
+      Map<org.apache.kafka.common.TopicPartition, Long> ends = new HashMap<>();
+      admin.listOffsets(specs).all().get(30, TimeUnit.SECONDS).forEach((tp, info) -> ends.put(tp, info.offset()));
+      return ends;
+    }
+  }
+
   private static void add(List<NewTopic> missing, Set<String> existing, NewTopic t) {
     if (!existing.contains(t.name())) {
       missing.add(t);

@@ -23,13 +23,8 @@ import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import org.apache.kafka.clients.admin.Admin;
-import org.apache.kafka.clients.admin.ListOffsetsResult;
-import org.apache.kafka.clients.admin.OffsetSpec;
-import org.apache.kafka.clients.admin.TopicDescription;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -112,21 +107,12 @@ public final class Alerting {
   }
 
   private Map<TopicPartition, Long> endOffsets() throws Exception {
-    Properties p = new Properties();
-    p.putAll(kafka.clientProperties());
-    try (Admin admin = Admin.create(p)) {
-      Map<String, TopicDescription> d =
-          admin.describeTopics(List.of(Topics.EVENTS)).allTopicNames().get(30, TimeUnit.SECONDS);
-      Map<org.apache.kafka.common.TopicPartition, OffsetSpec> specs = new HashMap<>();
-      d.values().forEach(t -> t.partitions().forEach(
-          pi -> specs.put(new org.apache.kafka.common.TopicPartition(t.name(), pi.partition()), OffsetSpec.latest())));
-      Map<org.apache.kafka.common.TopicPartition, ListOffsetsResult.ListOffsetsResultInfo> ends =
-          admin.listOffsets(specs).all().get(30, TimeUnit.SECONDS);
-      Map<TopicPartition, Long> out = new HashMap<>();
-      ends.forEach((tp, info) -> out.put(new TopicPartition(tp.topic(), tp.partition()), info.offset()));
-      return out;
-    }
+    Map<TopicPartition, Long> out = new HashMap<>();
+    Topics.endOffsets(kafka, List.of(Topics.EVENTS)).forEach((tp, end) -> out.put(
+        new TopicPartition(tp.topic(), tp.partition()), end));
+    return out;
   }
+
 
   private void onRecord(KafkaConsumerRecord<String, String> record) {
     String v = record.value();
