@@ -1,5 +1,7 @@
 package io.pgfleet.cli;
 
+import io.pgfleet.common.crypto.ArtifactCipher;
+import io.pgfleet.common.crypto.DataKeys;
 import io.pgfleet.common.manifest.Manifest;
 import io.pgfleet.common.repository.BackupLocks;
 import io.pgfleet.common.repository.BackupVerifier;
@@ -8,23 +10,37 @@ import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
-@Command(name = "verify", description = "Re-read every artifact of a backup and check its size and SHA-256.")
+@Command(name = "verify", description = {"Re-read every artifact of a backup and check its size and SHA-256; "
+    + "with the key of an encrypted backup, also decrypt each artifact on the way, checking every chunk's tag."})
 final class VerifyCommand implements Callable<Integer> {
   @Mixin
   BackupSelection selection;
+
+  @Mixin
+  EncryptionKeyOption encryption;
 
   @Override
   public Integer call() throws Exception {
     Storage storage = selection.open();
     Manifest m = selection.find(storage);
+    ArtifactCipher cipher = ArtifactCipher.NONE;
+    io.pgfleet.common.crypto.MasterKey key = m.encrypted() ? encryption.key() : null;
+    if (key != null) {
+      try {
+        cipher = ArtifactCipher.forBackup(m.encryption(), key, "backup " + m.backupId());
+      } catch (DataKeys.WrongKeyException e) {
+        throw new UserError(e.getMessage());
+      }
+    }
     BackupVerifier.Result r;
     // Locked while read, so retention does not delete it under us.
     try (BackupLocks.Lock lock = BackupSelection.lock(storage, m, "verify")) {
-      r = new BackupVerifier(storage).verify(m);
+      r = new BackupVerifier(storage).verify(m, cipher);
     }
     if (r.ok()) {
-      System.out.printf("backup %s OK: %d artifacts, %s checked%n", m.backupId(), r.checked(),
-          Formats.bytes(r.bytes()));
+      System.out.printf("backup %s OK: %d artifacts, %s checked%s%n", m.backupId(), r.checked(),
+          Formats.bytes(r.bytes()), !m.encrypted() ? "" : cipher.encrypts() ? ", every encrypted chunk authenticated"
+              : " (encrypted: SHA-256 only; give its key to check every chunk's tag too)");
       return 0;
     }
     for (BackupVerifier.Problem p : r.problems()) {

@@ -123,7 +123,9 @@ class ChunkedTablesIT {
       // The parent's chunks read FROM ONLY the parent: the child's rows are counted (and dumped) once, in the child.
       assertThat(rows).as("rows in the artifacts of %s", table).isEqualTo(sourceRows.get(table));
       assertThat(parts).as("artifacts of %s", table)
-          .allSatisfy(a -> assertThat(a.get("elapsedMillis").asLong()).as(a.get("key").asText()).isPositive());
+          // Recorded for every artifact; a table of three rows can take less than a millisecond.
+          .allSatisfy(a -> assertThat(a.get("elapsedMillis").isIntegralNumber()).as(a.get("key").asText()).isTrue())
+          .allSatisfy(a -> assertThat(a.get("elapsedMillis").asLong()).as(a.get("key").asText()).isNotNegative());
       if (parts.size() == 1 && !parts.get(0).hasNonNull("chunk")) {
         assertThat(noted).as("plan notes").doesNotContainKey(table);
         continue;

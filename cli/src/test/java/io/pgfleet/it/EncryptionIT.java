@@ -100,6 +100,10 @@ class EncryptionIT {
 
     Cli.Result v = Cli.run("verify", "--repo", repo().toString(), "--backup", backupId);
     assertThat(v.exitCode()).as(v.err()).isZero();
+    Cli.Result deep = Cli.run("verify", "--repo", repo().toString(), "--backup", backupId,
+        "--encryption-key-file", dir.resolve("key").toString());
+    assertThat(deep.exitCode()).as(deep.err()).isZero();
+    assertThat(deep.out()).contains("every encrypted chunk authenticated");
     Cli.Result show = Cli.run("show", "--repo", repo().toString(), "--backup", backupId);
     assertThat(show.out()).contains("aes256gcm-chunked-v1", keyId);
 
@@ -176,6 +180,29 @@ class EncryptionIT {
     Path flipped = artifact(manifest(repo(), backupId).getParent(), "00002.");
     BackupFiles.flipMiddleByte(flipped);
     expectCorrupt("data/" + flipped.getFileName());
+
+    // The same flipped byte with its SHA-256 forged in the manifest: SHA-256 alone cannot tell; with the key,
+    // verify decrypts through and names the artifact whose chunk fails authentication.
+    Path manifestFile = manifest(repo(), backupId);
+    String entryKey = "data/" + flipped.getFileName();
+    JsonNode doc = JSON.readTree(manifestFile.toFile());
+    String oldSha = null;
+    for (JsonNode a : doc.get("data")) {
+      if (a.get("key").asText().equals(entryKey)) {
+        oldSha = a.get("sha256").asText();
+      }
+    }
+    assertThat(oldSha).isNotNull();
+    String newSha = java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+        .digest(Files.readAllBytes(flipped)));
+    Files.writeString(manifestFile, Files.readString(manifestFile).replace(oldSha, newSha));
+    Cli.Result shaOnly = Cli.run("verify", "--repo", repo().toString(), "--backup", backupId);
+    assertThat(shaOnly.exitCode()).as(shaOnly.out() + shaOnly.err()).isZero();
+    assertThat(shaOnly.out()).contains("SHA-256 only");
+    Cli.Result withKey = Cli.run("verify", "--repo", repo().toString(), "--backup", backupId,
+        "--encryption-key-file", dir.resolve("key").toString());
+    assertThat(withKey.exitCode()).isEqualTo(1);
+    assertThat(withKey.err()).contains(entryKey).contains("does not decrypt");
   }
 
   private void expectCorrupt(String name) throws Exception {
