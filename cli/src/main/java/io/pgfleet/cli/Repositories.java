@@ -8,23 +8,12 @@ import io.pgfleet.storage.gcs.GcsStorage;
 import io.pgfleet.storage.s3.S3Location;
 import io.pgfleet.storage.s3.S3Storage;
 import java.nio.file.Path;
-import java.util.function.Supplier;
 
 /**
  * Opens the repository named by --repo: a local directory, {@code gs://bucket/prefix} or {@code s3://bucket/prefix}
  * (AWS S3, or an S3-compatible server at {@code PGFLEET_S3_ENDPOINT}; see {@link io.pgfleet.storage.s3.S3Connection}).
  */
 final class Repositories {
-  /**
-   * Test hook, never set in production: the name of a class implementing
-   * {@code Supplier<com.google.cloud.storage.Storage>} that hands out google-cloud-nio's in-memory LocalStorageHelper
-   * service, so ITs run the real CLI against "GCS" without a network. Because that helper rejects preconditions,
-   * a repository opened through this hook commits manifests by check-then-write under a JVM lock
-   * ({@link GcsStorage.Options#withCheckThenWriteCommitForTestHelper()}); a real gs:// repository always commits with
-   * the doesNotExist precondition.
-   */
-  static final String GCS_TEST_SERVICE_PROPERTY = "pgfleet.test.gcs-helper-service";
-
   private Repositories() {}
 
   static Storage forWriting(String repo) {
@@ -98,28 +87,12 @@ final class Repositories {
     }
   }
 
+  /** Google's credential chain, or the emulator at STORAGE_EMULATOR_HOST (see {@link GcsStorage#open}). */
   private static GcsStorage gcs(String repo) {
     try {
-      GcsLocation location = GcsLocation.parse(repo);
-      String hook = System.getProperty(GCS_TEST_SERVICE_PROPERTY);
-      if (hook != null) {
-        return GcsStorage.on(testService(hook), location,
-            GcsStorage.Options.defaults().withCheckThenWriteCommitForTestHelper());
-      }
-      return GcsStorage.open(location);
+      return GcsStorage.open(GcsLocation.parse(repo));
     } catch (StorageException e) {
       throw new UserError(e.getMessage());
-    }
-  }
-
-  @SuppressWarnings("unchecked")
-  private static com.google.cloud.storage.Storage testService(String className) {
-    try {
-      Supplier<com.google.cloud.storage.Storage> supplier = (Supplier<com.google.cloud.storage.Storage>)
-          Class.forName(className).getDeclaredConstructor().newInstance();
-      return supplier.get();
-    } catch (ReflectiveOperationException | ClassCastException e) {
-      throw new IllegalStateException(GCS_TEST_SERVICE_PROPERTY + "=" + className + " is not a usable supplier", e);
     }
   }
 

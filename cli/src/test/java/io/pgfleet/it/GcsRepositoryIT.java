@@ -2,33 +2,35 @@ package io.pgfleet.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.google.cloud.storage.Blob;
-import com.google.cloud.storage.Storage;
 import io.pgfleet.it.support.Cli;
 import io.pgfleet.it.support.DatabaseComparison;
-import io.pgfleet.it.support.LocalGcsService;
 import io.pgfleet.it.support.TestKafka;
 import io.pgfleet.it.support.TestPostgres;
-import java.util.ArrayList;
+import io.pgfleet.storage.gcs.FakeGcsServer;
+import io.pgfleet.storage.gcs.GcsStorage;
 import java.util.List;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
- * A gs:// repository end to end: backup of the traps fixture into GCS (google-cloud-nio's in-memory
- * LocalStorageHelper behind the real client library, through the CLI's test hook), then list, verify, show and
- * restore from it, and an independent comparison of the restored database with the source.
+ * A gs:// repository end to end: backup of the traps fixture into GCS, then list, verify, show and restore from it,
+ * and an independent comparison of the restored database with the source. "GCS" is {@link FakeGcsServer}, a GCS
+ * JSON API server in this JVM: the CLI opens the repository exactly as with an emulator in production, through the
+ * {@code pgfleet.gcs.emulator-host} property, which stands for {@code STORAGE_EMULATOR_HOST}, so the real client
+ * library does resumable uploads, range reads, paging and the manifest's conditional commit over HTTP.
  */
 class GcsRepositoryIT {
   private static final TestPostgres PG = TestPostgres.get();
   private static final String REPO = "gs://pgfleet-it/backups/prod";
+  private static FakeGcsServer server;
   private static String source;
   private static String restored;
 
   @BeforeAll
   static void load() throws Exception {
-    System.setProperty(LocalGcsService.PROPERTY, LocalGcsService.class.getName());
+    server = FakeGcsServer.start().createBucket("pgfleet-it");
+    System.setProperty(GcsStorage.EMULATOR_HOST_PROPERTY, server.endpoint());
     source = PG.uniqueDbName("gcs_src");
     restored = PG.uniqueDbName("gcs_dst");
     PG.createDatabase(source);
@@ -37,7 +39,10 @@ class GcsRepositoryIT {
 
   @AfterAll
   static void drop() throws Exception {
-    System.clearProperty(LocalGcsService.PROPERTY);
+    System.clearProperty(GcsStorage.EMULATOR_HOST_PROPERTY);
+    if (server != null) {
+      server.close();
+    }
     PG.dropDatabase(source);
     PG.dropDatabase(restored);
   }
@@ -51,15 +56,17 @@ class GcsRepositoryIT {
     assertThat(b.err()).contains("into " + REPO).contains("backup " + backupId + " complete");
 
     // The objects sit under the prefix with the same keys as in a directory repository, and nothing else.
-    List<String> names = new ArrayList<>();
-    for (Blob blob : LocalGcsService.service().list("pgfleet-it", Storage.BlobListOption.prefix("")).iterateAll()) {
-      names.add(blob.getName());
-    }
+    List<String> names = server.objectNames("pgfleet-it");
     assertThat(names).isNotEmpty().allMatch(n -> n.startsWith("backups/prod/"));
     assertThat(names).anyMatch(n -> n.endsWith("/" + backupId + "/manifest.json"))
         .anyMatch(n -> n.endsWith("/" + backupId + "/RESTORE.md"))
         .anyMatch(n -> n.contains("/" + backupId + "/data/"))
         .noneMatch(n -> n.contains(".pgfleet-probe-"));
+    // The manifest (like every createIfAbsent: one multipart insert) was committed by GCS's own precondition,
+    // ifGenerationMatch=0, not by a check-then-write.
+    assertThat(server.requests()).filteredOn(req -> req.method().equals("POST")
+            && "multipart".equals(req.query().get("uploadType")))
+        .isNotEmpty().allMatch(req -> "0".equals(req.query().get("ifGenerationMatch")));
 
     Cli.Result list = Cli.run("list", "--repo", REPO);
     assertThat(list.exitCode()).as(list.err()).isZero();
@@ -74,6 +81,7 @@ class GcsRepositoryIT {
     Cli.Result r = Cli.run("restore", "--repo", REPO, "--backup", backupId, "--target", PG.url(restored));
     assertThat(r.exitCode()).as(r.err()).isZero();
     DatabaseComparison.compare(PG, source, restored).assertEqual();
+    assertThat(server.unhandled()).as("requests the fake GCS server does not implement").isEmpty();
   }
 
   @Test

@@ -41,18 +41,19 @@ import java.util.UUID;
  *   <li>Every call is retried on transient failures ({@link GcsRetry}).
  *   <li>Credentials come only from Google's standard chain (application default credentials: the
  *       {@code GOOGLE_APPLICATION_CREDENTIALS} key file, gcloud's login, or the metadata server); with
- *       {@code STORAGE_EMULATOR_HOST} set, requests go to that emulator without credentials.
+ *       {@code STORAGE_EMULATOR_HOST} (or the JVM property {@value #EMULATOR_HOST_PROPERTY}) set, requests go to that
+ *       emulator without credentials.
  * </ul>
  */
 public final class GcsStorage implements Storage {
-  /** Tuning, and one switch for tests. */
-  public record Options(int chunkSize, int listPageSize, GcsRetry.Settings retry, boolean checkThenWriteCommit) {
+  /** Tuning. */
+  public record Options(int chunkSize, int listPageSize, GcsRetry.Settings retry) {
     /**
      * Production settings. An 8 MiB chunk keeps a worker's memory per open artifact small while keeping the number
      * of upload requests low (GCS wants chunks in multiples of 256 KiB).
      */
     public static Options defaults() {
-      return new Options(8 << 20, 1000, GcsRetry.Settings.DEFAULT, false);
+      return new Options(8 << 20, 1000, GcsRetry.Settings.DEFAULT);
     }
 
     public Options {
@@ -65,23 +66,13 @@ public final class GcsStorage implements Storage {
     }
 
     public Options withListPageSize(int size) {
-      return new Options(chunkSize, size, retry, checkThenWriteCommit);
+      return new Options(chunkSize, size, retry);
     }
 
     public Options withRetry(int maxAttempts, java.time.Duration first, java.time.Duration max) {
-      return new Options(chunkSize, listPageSize, new GcsRetry.Settings(maxAttempts, first, max), checkThenWriteCommit);
-    }
-
-    /**
-     * For google-cloud-nio's LocalStorageHelper only, which ignores preconditions: createIfAbsent checks, then
-     * writes, under a lock of this JVM. That is not atomic across processes, so it must never be used against GCS.
-     */
-    public Options withCheckThenWriteCommitForTestHelper() {
-      return new Options(chunkSize, listPageSize, retry, true);
+      return new Options(chunkSize, listPageSize, new GcsRetry.Settings(maxAttempts, first, max));
     }
   }
-
-  private static final Object CHECK_THEN_WRITE_LOCK = new Object();
 
   private final com.google.cloud.storage.Storage gcs;
   private final boolean ownsService;
@@ -107,14 +98,18 @@ public final class GcsStorage implements Storage {
     return new GcsStorage(defaultService(), true, location, Options.defaults());
   }
 
+  /**
+   * The JVM property tests set instead of {@code STORAGE_EMULATOR_HOST} (the environment of a running JVM cannot be
+   * changed): when set, it wins over the variable.
+   */
+  public static final String EMULATOR_HOST_PROPERTY = "pgfleet.gcs.emulator-host";
+
   static com.google.cloud.storage.Storage defaultService() throws StorageException {
-    String emulator = System.getenv("STORAGE_EMULATOR_HOST");
+    String emulator = System.getProperty(EMULATOR_HOST_PROPERTY, System.getenv("STORAGE_EMULATOR_HOST"));
     try {
       if (emulator != null && !emulator.isBlank()) {
-        String host = emulator.contains("://") ? emulator : "http://" + emulator;
         String project = System.getenv().getOrDefault("GOOGLE_CLOUD_PROJECT", "pgfleet-emulator");
-        return StorageOptions.http().setHost(host).setProjectId(project)
-            .setCredentials(NoCredentials.getInstance()).build().getService();
+        return emulatorOptions(emulator, project).getService();
       }
       return StorageOptions.getDefaultInstance().getService();
     } catch (RuntimeException e) {
@@ -122,6 +117,13 @@ public final class GcsStorage implements Storage {
           + "; set up application default credentials (gcloud auth application-default login, or"
           + " GOOGLE_APPLICATION_CREDENTIALS naming a service-account key file)", e);
     }
+  }
+
+  /** The client for a GCS-API emulator at {@code host:port} (or a URL): plain HTTP, no credentials. */
+  static StorageOptions emulatorOptions(String emulator, String project) {
+    String host = emulator.contains("://") ? emulator : "http://" + emulator;
+    return StorageOptions.http().setHost(host).setProjectId(project).setCredentials(NoCredentials.getInstance())
+        .build();
   }
 
   public GcsLocation location() {
@@ -361,19 +363,6 @@ public final class GcsStorage implements Storage {
   @Override
   public boolean createIfAbsent(String key, byte[] content) throws IOException {
     BlobInfo info = BlobInfo.newBuilder(blobId(key)).setContentType("application/octet-stream").build();
-    if (options.checkThenWriteCommit()) {
-      synchronized (CHECK_THEN_WRITE_LOCK) {
-        if (stat(key).isPresent()) {
-          return false;
-        }
-        try {
-          retry.call(() -> gcs.create(info, content));
-        } catch (IOException | RuntimeException e) {
-          throw mapped("committing", key, e);
-        }
-        return true;
-      }
-    }
     boolean[] attempted = {false};
     try {
       retry.call(() -> {

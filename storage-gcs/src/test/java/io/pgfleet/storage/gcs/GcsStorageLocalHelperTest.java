@@ -9,7 +9,8 @@ import java.util.Optional;
  * The storage contract on GCS through google-cloud-nio's LocalStorageHelper, Google's in-memory fake of the
  * storage service: the real client library, resumable write channels, read channels with seek, listing and
  * delete, without a network. The helper's list paging is replaced by {@link PagingStorageService} (pages of 7), so
- * the paging case proves that GcsStorage walks every page.
+ * the paging case proves that GcsStorage walks every page. Kept beside GcsStorageFakeServerTest, which runs every
+ * case over HTTP, as a cross-check with Google's own fake: the two were written apart.
  */
 class GcsStorageLocalHelperTest extends StorageContract {
   @Override
@@ -29,10 +30,11 @@ class GcsStorageLocalHelperTest extends StorageContract {
   protected Optional<String> cannotRun(Capability capability) {
     return switch (capability) {
       case PRECONDITIONS -> Optional.of("LocalStorageHelper rejects the doesNotExist precondition"
-          + " (UnsupportedOperationException), so createIfAbsent's atomic commit runs only against an emulator or"
-          + " a bucket (GcsStorageEmulatorTest)");
+          + " (UnsupportedOperationException), so createIfAbsent's atomic commit runs against FakeGcsServer"
+          + " (GcsStorageFakeServerTest) and an emulator or a bucket (GcsStorageEmulatorTest)");
       case INVISIBLE_UNTIL_COMMIT -> Optional.of("LocalStorageHelper registers an empty object as soon as an upload"
-          + " session opens, where GCS shows nothing until the session is finalized (GcsStorageEmulatorTest)");
+          + " session opens, where GCS shows nothing until the session is finalized (GcsStorageFakeServerTest,"
+          + " GcsStorageEmulatorTest)");
       default -> Optional.empty();
     };
   }

@@ -7,14 +7,13 @@ import com.google.cloud.storage.contrib.nio.testing.LocalStorageHelper;
 import io.pgfleet.common.storage.StorageException;
 import java.io.IOException;
 import java.net.SocketException;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** What GcsStorage decides by itself: URL parsing, which failures are retried, the test helper's commit fallback. */
+/** What GcsStorage decides by itself: URL parsing, which failures are retried, how a failed commit reads. */
 class GcsStorageTest {
   private static final GcsRetry.Settings FAST = new GcsRetry.Settings(4, Duration.ofMillis(1), Duration.ofMillis(5));
 
@@ -93,18 +92,7 @@ class GcsStorageTest {
   }
 
   @Test
-  void checkThenWriteCommitForTheTestHelperTakesAKeyOnce() throws IOException {
-    GcsStorage s = GcsStorage.on(LocalStorageHelper.getOptions().getService(), new GcsLocation("b", "p"),
-        GcsStorage.Options.defaults().withCheckThenWriteCommitForTestHelper());
-    assertThat(s.createIfAbsent("m.json", "one".getBytes(StandardCharsets.UTF_8))).isTrue();
-    assertThat(s.createIfAbsent("m.json", "two".getBytes(StandardCharsets.UTF_8))).isFalse();
-    try (var in = s.open("m.json")) {
-      assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo("one");
-    }
-  }
-
-  @Test
-  void withoutTheFallbackTheHelperCannotCommitAndSaysSo() {
+  void theHelperCannotCommitWithAPreconditionAndSaysSo() {
     GcsStorage s = GcsStorage.on(LocalStorageHelper.getOptions().getService(), new GcsLocation("b", "p"),
         GcsStorage.Options.defaults());
     assertThatThrownBy(() -> s.createIfAbsent("m.json", new byte[] {1})).isInstanceOf(StorageException.class)
