@@ -78,8 +78,46 @@ class BadInputIT {
         Arguments.of("unknown backup id", new String[] {"verify", "--repo", "@EMPTY@", "--backup",
             "20200101T000000Z-abcdef"}, "is not in repository"),
         Arguments.of("restore from an empty repository", new String[] {"restore", "--repo", "@EMPTY@", "--backup",
-            "latest", "--target", "@URL@"}, "no backup in repository"));
+            "latest", "--target", "@URL@"}, "no backup in repository"),
+        Arguments.of("zstd level out of range", new String[] {"backup", "@URL@", "--repo", repo, "--zstd-level",
+            "25"}, "--zstd-level 25 is out of range"),
+        Arguments.of("zero slots", new String[] {"backup", "@URL@", "--repo", repo, "--slots", "0"},
+            "--slots 0 is out of range"),
+        Arguments.of("a size without a unit", new String[] {"backup", "@URL@", "--repo", repo, "--split-threshold",
+            "lots"}, "--split-threshold 'lots' is not a size"),
+        Arguments.of("unknown archive format", new String[] {"backup", "@URL@", "--repo", repo, "--format", "tar"},
+            "--format 'tar' is not one of"),
+        Arguments.of("restore with zero jobs", new String[] {"restore", "--repo", "@EMPTY@", "--backup", "latest",
+            "--target", "@URL@", "--jobs", "0"}, "--jobs 0 is out of range"),
+        Arguments.of("restore data-only and schema-only", new String[] {"restore", "--repo", "@EMPTY@", "--backup",
+            "latest", "--target", "@URL@", "-a", "-s"}, "exclude each other"),
+        Arguments.of("restore --if-exists without --clean", new String[] {"restore", "--repo", "@EMPTY@",
+            "--backup", "latest", "--target", "@URL@", "--if-exists"}, "only applies with --clean"),
+        Arguments.of("restore target not a postgres URL", new String[] {"restore", "--repo", "@EMPTY@", "--backup",
+            "latest", "--target", "mysql://x/y"}, "must start with postgresql://"),
+        Arguments.of("restore-test sandbox not a postgres URL", new String[] {"restore-test", "--repo", "@EMPTY@",
+            "--backup", "latest", "--sandbox", "mysql://x"}, "must start with postgresql://"),
+        Arguments.of("retention policy that keeps nothing", new String[] {"retention", "--repo", "@EMPTY@",
+            "--keep-last", "0"}, "keeps nothing"),
+        Arguments.of("config: a wrong type", new String[] {"coordinator", "--config", "@CFG:port@"},
+            "clusters[0].port: expected an integer, got 'many'"),
+        Arguments.of("config: an unknown key", new String[] {"coordinator", "--config", "@CFG:unknown@"},
+            "clusters[0].hots: unknown key"),
+        Arguments.of("config: a bad cron", new String[] {"coordinator", "--config", "@CFG:cron@"},
+            "clusters[0].schedule.cron:"),
+        Arguments.of("config: a retention rule that keeps nothing", new String[] {"worker", "--config",
+            "@CFG:retention@"}, "retention.rules[0].keepLast: the rule keeps nothing"),
+        Arguments.of("config: an inline password", new String[] {"worker", "--config", "@CFG:password@"},
+            "clusters[0].password: an inline password is refused"));
   }
+
+  /** Configuration files the config cases name as {@code @CFG:key@}: each holds exactly one problem. */
+  private static final java.util.Map<String, String> CONFIGS = java.util.Map.of(
+      "port", "clusters: [{name: a, host: h, user: u, port: many}]\n",
+      "unknown", "clusters: [{name: a, host: h, user: u, hots: x}]\n",
+      "cron", "clusters: [{name: a, host: h, user: u, schedule: {cron: '0 25 * * *'}}]\n",
+      "retention", "clusters: [{name: a, host: h, user: u}]\nretention: {rules: [{match: '*'}]}\n",
+      "password", "clusters: [{name: a, host: h, user: u, password: Pa55word-Inline}]\n");
 
   @ParameterizedTest(name = "{0}")
   @MethodSource("cases")
@@ -88,12 +126,19 @@ class BadInputIT {
     Path file = tmp.resolve("a-file");
     Files.writeString(file, "x");
     Path empty = Files.createDirectories(tmp.resolve("empty-repo"));
-    String[] args = Stream.of(template).map(a -> a.replace("@REPO@", repo.toString())
+    for (var cfg : CONFIGS.entrySet()) {
+      Files.writeString(tmp.resolve("cfg-" + cfg.getKey() + ".yaml"), "repository: {url: " + tmp.resolve("cfg-repo")
+          + "}\n" + cfg.getValue());
+    }
+    String[] args = Stream.of(template).map(a -> a.startsWith("@CFG:")
+        ? tmp.resolve("cfg-" + a.substring(5, a.length() - 1) + ".yaml").toString() : a)
+        .map(a -> a.replace("@REPO@", repo.toString())
         .replace("@FILE@", file.toString()).replace("@TMP@", tmp.toString()).replace("@EMPTY@", empty.toString())
         .replace("@URL:pgfleet_no_such_db@", PG.url("pgfleet_no_such_db"))
         .replace("@URL@", PG.url(db))).toArray(String[]::new);
     Cli.Result r = Cli.run(args);
     assertOneLineError(r, expected);
+    assertThat(r.out() + r.err()).as("an inline secret is never echoed").doesNotContain("Pa55word-Inline");
     // Repositories of the other tests in this class may hold real backups; no case here may add one.
     assertNoManifest(tmp, "nonempty-repo", "pw-repo");
   }
