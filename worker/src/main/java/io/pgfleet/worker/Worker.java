@@ -56,11 +56,35 @@ public final class Worker {
    *     travels in a task: standalone passes it in-process, a fleet worker reads its own file or environment.
    */
   public record Options(String workerId, int slots, int zstdLevel, boolean staticMembership,
-      MasterKey encryptionKey) {
+      MasterKey encryptionKey, java.time.Duration stallTimeout) {
+    /** A task whose rows and bytes have not moved for this long is stopped by the watchdog (and retried). */
+    public static final java.time.Duration DEFAULT_STALL_TIMEOUT = java.time.Duration.ofMinutes(15);
+
+    public Options(String workerId, int slots, int zstdLevel, boolean staticMembership, MasterKey encryptionKey) {
+      this(workerId, slots, zstdLevel, staticMembership, encryptionKey, DEFAULT_STALL_TIMEOUT);
+    }
+
     public Options(String workerId, int slots, int zstdLevel, boolean staticMembership) {
       this(workerId, slots, zstdLevel, staticMembership, null);
     }
   }
+
+  /** A running task as the watchdog sees it: event-loop confined. */
+  private static final class Watch {
+    final String what;
+    final ProgressCounter progress;
+    long signature;
+    long movedAt = System.nanoTime();
+
+    Watch(String what, ProgressCounter progress) {
+      this.what = what;
+      this.progress = progress;
+      this.signature = progress.signature();
+    }
+  }
+
+  private final java.util.Map<String, Watch> watched = new java.util.HashMap<>();
+  private long watchdogTimer = -1;
 
   private final Vertx vertx;
   private final KafkaSettings kafka;
@@ -125,6 +149,8 @@ public final class Worker {
           io.micrometer.core.instrument.Gauge.builder(MetricNames.WORKER_BUSY, queue, KafkaTaskQueue::busy)
               .description("The worker's slots running a task").tag("worker", options.workerId())
               .register(io.micrometer.core.instrument.Metrics.globalRegistry);
+          watchdogTimer = vertx.setPeriodic(Math.max(200, Math.min(5000, options.stallTimeout().toMillis() / 4)),
+              id -> watchdog());
           LOG.info("worker {} started with {} slots", options.workerId(), options.slots());
           started.complete();
         } else {
@@ -152,6 +178,8 @@ public final class Worker {
         new Payloads.TaskStarted(h.taskId(), task.kind(), task instanceof TableDataTask t ? t.table() : null,
             h.attempt(), options.workerId(), delivery.partition()));
     Throughput throughput = new Throughput(options.workerId());
+    String watchKey = h.taskId() + "#" + h.attempt() + "@" + delivery.partition();
+    watched.put(watchKey, new Watch(task.describe(), progress));
     long progressTimer = vertx.setPeriodic(1000, id -> {
       throughput.update(progress.rows(), progress.rawBytes());
       events.publish(EventTypes.TASK_PROGRESS, h.cluster(), h.database(), h.runId(), h.backupId(), h.taskId(),
@@ -160,6 +188,7 @@ public final class Worker {
     return executor.<ArchiveDumper.Result>executeBlocking(() -> execute(task, progress), false)
         .transform(ar -> {
           vertx.cancelTimer(progressTimer);
+          watched.remove(watchKey);
           delivery.slotFree().run();
           throughput.update(progress.rows(), progress.rawBytes());
           io.micrometer.core.instrument.Metrics.counter(MetricNames.WORKER_TASKS, "worker", options.workerId(),
@@ -172,6 +201,11 @@ public final class Worker {
           Throwable e = ar.cause();
           boolean retryable = e instanceof TaskFailure f && f.retryable();
           String reason = e instanceof TaskFailure ? e.getMessage() : "unexpected error: " + e;
+          if (progress.stopReason() != null) {
+            // Stopped by the watchdog: whatever the stopped work said, another attempt may well get through.
+            retryable = true;
+            reason = progress.stopReason() + " (" + reason + ")";
+          }
           LOG.warn("worker {}: task {} failed (retryable: {}): {}", options.workerId(), h.taskId(), retryable,
               reason);
           return events.publish(EventTypes.TASK_FAILED, h.cluster(), h.database(), h.runId(), h.backupId(),
@@ -222,6 +256,26 @@ public final class Worker {
     }
   }
 
+  /**
+   * Stops every task whose rows and bytes have not moved for the stall timeout: a COPY waiting on a lock forever, a
+   * pg_dump hung on a dead connection. Its worker still reports progress every second, so neither the coordinator's
+   * silence timeout nor Kafka would ever notice; the stopped task fails as retryable and is published again.
+   */
+  private void watchdog() {
+    long now = System.nanoTime();
+    for (Watch w : watched.values()) {
+      long s = w.progress.signature();
+      if (s != w.signature) {
+        w.signature = s;
+        w.movedAt = now;
+      } else if (w.progress.stopReason() == null && now - w.movedAt > options.stallTimeout().toNanos()) {
+        String reason = "stopped by the watchdog: no progress for " + options.stallTimeout().toSeconds() + " s";
+        LOG.warn("worker {}: {}: {}", options.workerId(), w.what, reason);
+        w.progress.stop(reason);
+      }
+    }
+  }
+
   /** Rows and COPY bytes dumped, counted as a task goes (every second), so rates are smooth for long tasks. */
   private static final class Throughput {
     private final io.micrometer.core.instrument.Counter rows;
@@ -260,6 +314,9 @@ public final class Worker {
       }
       if (heartbeatTimer >= 0) {
         vertx.cancelTimer(heartbeatTimer);
+      }
+      if (watchdogTimer >= 0) {
+        vertx.cancelTimer(watchdogTimer);
       }
       Future<Void> q = queue == null ? Future.succeededFuture() : queue.stop();
       q.eventually(() -> producer == null ? Future.succeededFuture() : producer.close())

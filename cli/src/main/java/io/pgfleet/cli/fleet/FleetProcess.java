@@ -86,7 +86,7 @@ public final class FleetProcess implements AutoCloseable {
         String id = o.workers() == 1 ? base : base + "-" + i;
         Worker w = new Worker(vertx, kafka, storage, clusters, tools,
             new Worker.Options(id, config.worker().slots(), config.worker().zstdLevel(), config.worker().id() != null,
-                key));
+                key, config.worker().stallTimeout()));
         p.workers.add(w);
         starts.add(w.start());
       }

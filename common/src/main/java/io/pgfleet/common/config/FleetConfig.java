@@ -230,12 +230,15 @@ public record FleetConfig(Kafka kafka, Repository repository, List<Cluster> clus
    * @param zstdLevel 1-19
    * @param metricsPort where a worker process serves {@code /metrics} (Prometheus): 0 any free port, -1 off; a
    *     process that also runs a coordinator serves them on the API's port instead
+   * @param stallTimeout a task whose rows and bytes have not moved for this long is stopped by the worker's
+   *     watchdog and retried
    */
-  public record Worker(String id, int slots, int zstdLevel, int metricsPort) {
+  public record Worker(String id, int slots, int zstdLevel, int metricsPort, Duration stallTimeout) {
     public static final int DEFAULT_METRICS_PORT = 9400;
+    public static final Duration DEFAULT_STALL_TIMEOUT = Duration.ofMinutes(15);
 
     public Worker(String id, int slots, int zstdLevel) {
-      this(id, slots, zstdLevel, DEFAULT_METRICS_PORT);
+      this(id, slots, zstdLevel, DEFAULT_METRICS_PORT, DEFAULT_STALL_TIMEOUT);
     }
   }
 

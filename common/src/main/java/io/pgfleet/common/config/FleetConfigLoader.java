@@ -52,7 +52,7 @@ public final class FleetConfigLoader {
   static final List<String> COORDINATOR_KEYS =
       List.of("http", "apiToken", "maxRuns", "startTimeout", "maxRunAttempts");
   static final List<String> HTTP_KEYS = List.of("host", "port");
-  static final List<String> WORKER_KEYS = List.of("id", "slots", "zstdLevel", "metricsPort");
+  static final List<String> WORKER_KEYS = List.of("id", "slots", "zstdLevel", "metricsPort", "stallTimeout");
   static final List<String> SSL_MODES =
       List.of("disable", "allow", "prefer", "require", "verify-ca", "verify-full");
 
@@ -476,6 +476,7 @@ public final class FleetConfigLoader {
         s.matching("id", WORKER_ID, "use 1-64 of A-Z a-z 0-9 _ . -"),
         (int) s.integer("slots", DEFAULT_WORKER.slots(), 1, 64),
         (int) s.integer("zstdLevel", DEFAULT_WORKER.zstdLevel(), 1, 19),
-        (int) s.integer("metricsPort", DEFAULT_WORKER.metricsPort(), -1, 65535));
+        (int) s.integer("metricsPort", DEFAULT_WORKER.metricsPort(), -1, 65535),
+        s.duration("stallTimeout", DEFAULT_WORKER.stallTimeout()));
   }
 }

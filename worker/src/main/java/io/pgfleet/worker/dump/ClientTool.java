@@ -39,6 +39,7 @@ final class ClientTool {
       throw new TaskFailure(what + ": cannot start " + cmd.get(0) + ": " + e.getMessage(), false, e);
     }
     long plain = 0;
+    progress.onStop(p::destroyForcibly);
     try {
       CompletableFuture<String> stderr = CompletableFuture.supplyAsync(() -> tail(p.getErrorStream()));
       if (sink != null) {

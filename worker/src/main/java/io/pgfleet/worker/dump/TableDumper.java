@@ -47,7 +47,15 @@ public final class TableDumper {
     boolean reusable = false;
     try {
       c = sessions.borrow(target, snapshot);
-      CopyManager copy = c.unwrap(PGConnection.class).getCopyAPI();
+      PGConnection pg = c.unwrap(PGConnection.class);
+      progress.onStop(() -> {
+        try {
+          pg.cancelQuery();
+        } catch (Exception ignored) {
+          // the COPY ended meanwhile, or the connection is gone: either way it no longer runs
+        }
+      });
+      CopyManager copy = pg.getCopyAPI();
       try (ObjectWriter w = storage.create(key)) {
         Sha256Counter stored = new Sha256Counter(w);
         RowDigest rows;
