@@ -343,10 +343,21 @@ public final class BackupCoordinator {
    * The current attempt of a task ended without completing: its partition is free again, and the task is queued
    * as a new attempt while the failure is retryable and attempts remain, or else the run fails with the reason.
    */
+  /** What a worker's failure says when the run's exported snapshot no longer exists (see worker Failures). */
+  static final String SNAPSHOT_GONE = "the run's snapshot no longer exists";
+
   private void retryOrFail(BackupRun run, BackupRun.TaskState t, boolean retryable, String reason,
       String category) {
     int attempt = t.task().header().attempt();
     dispatcher.release(t.task().header().taskId());
+    if (reason != null && (reason.contains(SNAPSHOT_GONE) || reason.contains("invalid snapshot identifier"))) {
+      // The snapshot holder's session ended (terminated, the server restarted, a network cut): no task of this run
+      // can start any more. The run fails as retryable, so a fleet coordinator runs it again with a new snapshot.
+      fail(run, "the run's snapshot holder was lost (its session on the server ended), so " + t.task().describe()
+          + " could not import the snapshot; the run needs a new snapshot", t.task().header().taskId(), true,
+          io.pgfleet.common.event.Payloads.BackupFailed.DATABASE);
+      return;
+    }
     if (retryable && attempt < options.maxAttempts()) {
       LOG.warn("run {}: {} failed (attempt {}), retrying: {}", run.plan().runId(), t.task().describe(), attempt,
           reason);
