@@ -18,15 +18,14 @@ import java.sql.Connection;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
-import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A task that hangs while its worker stays alive and keeps reporting: its COPY waits behind an ACCESS EXCLUSIVE
- * lock request queued after the run's snapshot holder. Neither Kafka nor the coordinator's silence timeout sees
- * anything wrong; the worker's watchdog stops the task once its rows and bytes stop moving, the task is retried,
- * and once the lock request is gone the backup completes.
+ * A task that hangs while its worker stays alive and keeps reporting: the server process of its COPY is frozen
+ * (SIGSTOP, as a backend stuck in I/O would be). Neither Kafka nor the coordinator's silence timeout sees anything
+ * wrong; the worker's watchdog stops the task once its rows and bytes stop moving, the task is retried, and the
+ * backup completes. Needs the PostgreSQL server on this machine, signalled as root or its owner.
  */
 class WatchdogIT {
   private static final TestPostgres PG = TestPostgres.get();
@@ -34,13 +33,21 @@ class WatchdogIT {
   @TempDir
   Path dir;
 
+  private static void signal(String sig, int pid) throws Exception {
+    Process p = new ProcessBuilder("kill", "-" + sig, Integer.toString(pid)).redirectErrorStream(true).start();
+    String out = new String(p.getInputStream().readAllBytes());
+    assertThat(p.waitFor()).as("kill -" + sig + " " + pid + ": " + out).isZero();
+  }
+
   @Test
   void aTaskThatMakesNoProgressIsStoppedByTheWatchdogAndRetried() throws Exception {
+    org.junit.jupiter.api.Assumptions.assumeTrue(PG.host().equals("127.0.0.1") || PG.host().equals("localhost"),
+        "the server must run on this machine to freeze one of its processes; " + PG + " does not");
     String db = PG.uniqueDbName("watchdog");
     PG.createDatabase(db);
     try (Connection c = PG.connect(db); Statement st = c.createStatement()) {
       st.execute("CREATE TABLE big (id bigint PRIMARY KEY, payload text)");
-      st.execute("INSERT INTO big SELECT g, md5(g::text) || md5((g * 3)::text) FROM generate_series(1, 1000000) g");
+      st.execute("INSERT INTO big SELECT g, md5(g::text) || md5((g * 3)::text) FROM generate_series(1, 1500000) g");
       st.execute("CREATE TABLE stuck (id int PRIMARY KEY)");
       st.execute("INSERT INTO stuck SELECT generate_series(1, 10)");
     }
@@ -59,7 +66,7 @@ class WatchdogIT {
           + "worker: {slots: 1, metricsPort: -1, stallTimeout: 3s}\n", dir);
       try (FleetProcess fleet = FleetProcess.start(config, FileSystemStorage.open(repo),
           new FleetProcess.Options(true, 1, "it", Duration.ofSeconds(90), Duration.ofSeconds(6), "watchdog-it"));
-           Connection locker = PG.connect(db)) {
+           Connection locker = PG.connect("postgres")) {
         long deadline = System.currentTimeMillis() + 30_000;
         while (!fleet.coordinator().leader() && System.currentTimeMillis() < deadline) {
           Thread.sleep(100);
@@ -67,24 +74,29 @@ class WatchdogIT {
         Thread.sleep(2500);
         String runId = fleet.coordinator().backupNow("main", db).toCompletionStage().toCompletableFuture().get()
             .runId();
-        events.await("the run to start", Duration.ofSeconds(60), evs -> evs.stream().anyMatch(e ->
-            runId.equals(e.runid()) && EventTypes.BACKUP_STARTED.equals(e.type())));
-        // Queued behind the holder's ACCESS SHARE lock, this request makes every later reader of "stuck" wait.
-        CompletableFuture<Void> lock = CompletableFuture.runAsync(() -> {
-          try (Statement st = locker.createStatement()) {
-            locker.setAutoCommit(false);
-            st.execute("LOCK TABLE stuck IN ACCESS EXCLUSIVE MODE");
-          } catch (Exception e) {
-            // cancelled below
+        // The COPY of big is running: freeze its backend (SIGSTOP), as a server stuck in I/O would be. The worker
+        // stays alive and keeps reporting; only its counters stop.
+        int pid = 0;
+        deadline = System.currentTimeMillis() + 60_000;
+        while (pid == 0 && System.currentTimeMillis() < deadline) {
+          try (Statement st = locker.createStatement();
+               java.sql.ResultSet rs = st.executeQuery("SELECT pid FROM pg_stat_activity WHERE datname = '" + db
+                   + "' AND application_name = 'pgfleet-worker' AND query ILIKE 'COPY%big%' AND state = 'active'")) {
+            pid = rs.next() ? rs.getInt(1) : 0;
           }
-        });
-        events.await("the watchdog to stop a task", Duration.ofSeconds(90), evs -> evs.stream().anyMatch(e ->
+          Thread.sleep(pid == 0 ? 20 : 0);
+        }
+        assertThat(pid).as("the backend copying big").isPositive();
+        signal("STOP", pid);
+        try {
+          // The watchdog asks the server to cancel; a frozen backend takes the cancel when it runs again.
+          Thread.sleep(5000);
+        } finally {
+          signal("CONT", pid);
+        }
+        events.await("the watchdog to stop the task", Duration.ofSeconds(60), evs -> evs.stream().anyMatch(e ->
             runId.equals(e.runid()) && EventTypes.TASK_FAILED.equals(e.type())
                 && e.dataAs(Payloads.TaskFailed.class).reason().contains("stopped by the watchdog")));
-        // Take the lock request back: the retried task goes through.
-        locker.unwrap(org.postgresql.PGConnection.class).cancelQuery();
-        lock.get();
-        locker.rollback();
         events.await("the run to complete", Duration.ofSeconds(90), evs -> evs.stream().anyMatch(e ->
             runId.equals(e.runid()) && EventTypes.BACKUP_COMPLETED.equals(e.type())));
         List<CloudEvent> all = events.all();
@@ -92,7 +104,7 @@ class WatchdogIT {
             && EventTypes.TASK_FAILED.equals(e.type())).map(e -> e.dataAs(Payloads.TaskFailed.class))
             .filter(f -> f.reason().contains("stopped by the watchdog")).findFirst().orElseThrow();
         assertThat(stopped.retryable()).isTrue();
-        assertThat(stopped.reason()).contains("no progress for 3 s");
+        assertThat(stopped.reason()).contains("no progress for 3 s").contains("big");
         assertThat(all).anyMatch(e -> runId.equals(e.runid()) && EventTypes.TASK_STARTED.equals(e.type())
             && stopped.taskId().equals(e.taskid()) && e.data().get("attempt").asInt() > stopped.attempt());
         assertThat(all).noneMatch(e -> runId.equals(e.runid()) && EventTypes.BACKUP_FAILED.equals(e.type()));
