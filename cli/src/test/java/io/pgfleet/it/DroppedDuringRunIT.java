@@ -40,7 +40,7 @@ class DroppedDuringRunIT {
     PG.createDatabase(db);
     try (Connection c = PG.connect(db); Statement st = c.createStatement()) {
       st.execute("CREATE TABLE big (id bigint PRIMARY KEY, payload text)");
-      st.execute("INSERT INTO big SELECT g, md5(g::text) || md5((g * 3)::text) FROM generate_series(1, 1500000) g");
+      st.execute("INSERT INTO big SELECT g, md5(g::text) || md5((g * 3)::text) FROM generate_series(1, 3000000) g");
       st.execute("CREATE TABLE victim (id int PRIMARY KEY)");
       st.execute("INSERT INTO victim SELECT generate_series(1, 10)");
     }
@@ -71,18 +71,25 @@ class DroppedDuringRunIT {
 
         // DROP TABLE waits for the holder's lock: with a lock timeout it fails, and the table stays in the backup.
         try (Connection c = PG.connect(db); Statement st = c.createStatement()) {
-          st.execute("SET lock_timeout = '1s'");
+          st.execute("SET lock_timeout = '200ms'");
           assertThatThrownBy(() -> st.execute("DROP TABLE victim")).isInstanceOf(SQLException.class)
               .hasMessageContaining("lock timeout");
         }
 
         // The whole database dropped by force: the holder's and the workers' sessions are terminated.
+        java.time.Instant dropAt = java.time.Instant.now();
         PG.dropDatabase(db);
         events.await("an explicit end of the run", Duration.ofSeconds(120), evs -> evs.stream().anyMatch(e ->
             runId.equals(e.runid()) && (EventTypes.BACKUP_FAILED.equals(e.type())
                 || EventTypes.BACKUP_COMPLETED.equals(e.type()))));
         CloudEvent end = events.matching(e -> runId.equals(e.runid()) && (EventTypes.BACKUP_FAILED.equals(e.type())
             || EventTypes.BACKUP_COMPLETED.equals(e.type()))).get(0);
+        if (end.type().equals(EventTypes.BACKUP_COMPLETED)) {
+          // A loaded machine can finish the 3M rows before the drop lands: then the backup is whole and was taken
+          // before the drop, and the failure path was not reached in this run.
+          assertThat(end.time()).as("a completion can only come from before the drop").isBefore(dropAt);
+          return;
+        }
         assertThat(end.type()).isEqualTo(EventTypes.BACKUP_FAILED);
         assertThat(end.dataAs(Payloads.BackupFailed.class).reason()).isNotBlank().doesNotContain("\n");
         try (Stream<Path> s = Files.exists(repo) ? Files.walk(repo) : Stream.empty()) {
