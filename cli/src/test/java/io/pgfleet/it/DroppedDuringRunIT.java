@@ -6,12 +6,12 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.pgfleet.cli.fleet.FleetProcess;
 import io.pgfleet.cli.standalone.EmbeddedKafka;
 import io.pgfleet.common.config.FleetConfig;
-import io.pgfleet.common.config.FleetConfigLoader;
 import io.pgfleet.common.event.CloudEvent;
 import io.pgfleet.common.event.EventTypes;
 import io.pgfleet.common.event.Payloads;
 import io.pgfleet.common.storage.FileSystemStorage;
 import io.pgfleet.it.support.EventLog;
+import io.pgfleet.it.support.OneDatabaseFleet;
 import io.pgfleet.it.support.TestPostgres;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -46,26 +46,13 @@ class DroppedDuringRunIT {
     }
     try (EmbeddedKafka kafka = EmbeddedKafka.start(); EventLog events = new EventLog(kafka.bootstrapServers())) {
       Path repo = dir.resolve("repo");
-      Path password = dir.resolve("pw");
-      Files.writeString(password, PG.password().orElse(""));
-      FleetConfig config = FleetConfigLoader.parse("kafka: {bootstrapServers: '" + kafka.bootstrapServers()
-          + "', taskPartitions: 4}\n"
-          + "repository: {url: " + repo + "}\n"
-          + "clusters:\n"
-          + "  - {name: main, host: " + PG.host() + ", port: " + PG.port() + ", user: " + PG.user()
-          + (PG.password().isPresent() ? ", password: {file: " + password + "}" : "")
-          + ", databases: {include: ['" + db + "']}}\n"
-          + "coordinator: {http: {host: 127.0.0.1, port: 0}}\n"
-          + "worker: {slots: 1, metricsPort: -1}\n", dir);
+      FleetConfig config = OneDatabaseFleet.config(PG, dir, kafka.bootstrapServers(), repo, db,
+          "coordinator: {http: {host: 127.0.0.1, port: 0}}\n"
+          + "worker: {slots: 1, metricsPort: -1}\n");
       try (FleetProcess fleet = FleetProcess.start(config, FileSystemStorage.open(repo),
-          new FleetProcess.Options(true, 1, "it", Duration.ofSeconds(90), Duration.ofSeconds(6), "drop-it"))) {
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (!fleet.coordinator().leader() && System.currentTimeMillis() < deadline) {
-          Thread.sleep(100);
-        }
-        Thread.sleep(2500);
-        String runId = fleet.coordinator().backupNow("main", db).toCompletionStage().toCompletableFuture().get()
-            .runId();
+          OneDatabaseFleet.options(1, "drop-it"))) {
+        OneDatabaseFleet.awaitLeader(fleet);
+        String runId = OneDatabaseFleet.backupNow(fleet, db);
         events.await("the run to start", Duration.ofSeconds(60), evs -> evs.stream().anyMatch(e ->
             runId.equals(e.runid()) && EventTypes.BACKUP_STARTED.equals(e.type())));
 

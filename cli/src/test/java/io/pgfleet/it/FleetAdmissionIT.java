@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pgfleet.cli.fleet.FleetProcess;
 import io.pgfleet.cli.standalone.EmbeddedKafka;
 import io.pgfleet.common.config.FleetConfig;
-import io.pgfleet.common.config.FleetConfigLoader;
 import io.pgfleet.common.event.CloudEvent;
 import io.pgfleet.common.event.EventTypes;
 import io.pgfleet.common.event.Payloads;
@@ -13,6 +12,7 @@ import io.pgfleet.common.json.Json;
 import io.pgfleet.common.kafka.Topics;
 import io.pgfleet.common.storage.FileSystemStorage;
 import io.pgfleet.it.support.EventLog;
+import io.pgfleet.it.support.OneDatabaseFleet;
 import io.pgfleet.it.support.TestPostgres;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -50,25 +50,12 @@ class FleetAdmissionIT {
     }
     try (EmbeddedKafka kafka = EmbeddedKafka.start(); EventLog events = new EventLog(kafka.bootstrapServers())) {
       Path repo = dir.resolve("repo");
-      Path password = dir.resolve("pg-password");
-      Files.writeString(password, PG.password().orElse(""));
-      FleetConfig config = FleetConfigLoader.parse("kafka: {bootstrapServers: '" + kafka.bootstrapServers()
-          + "', taskPartitions: 8}\n"
-          + "repository: {url: " + repo + "}\n"
-          + "clusters:\n"
-          + "  - {name: main, host: " + PG.host() + ", port: " + PG.port() + ", user: " + PG.user()
-          + (PG.password().isPresent() ? ", password: {file: " + password + "}" : "")
-          + ", databases: {include: ['" + db + "']}}\n"
-          + "coordinator: {http: {host: 127.0.0.1, port: 0}, startTimeout: 5s, maxRunAttempts: 2}\n", dir);
+      FleetConfig config = OneDatabaseFleet.config(PG, dir, kafka.bootstrapServers(), repo, db,
+          "coordinator: {http: {host: 127.0.0.1, port: 0}, startTimeout: 5s, maxRunAttempts: 2}\n");
       try (FleetProcess fleet = FleetProcess.start(config, FileSystemStorage.open(repo), new FleetProcess.Options(
           true, 0, "test", Duration.ofSeconds(30), Duration.ofSeconds(6), "admission-it"));
            Ghost ghost = new Ghost(kafka.bootstrapServers())) {
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (!fleet.coordinator().leader() && System.currentTimeMillis() < deadline) {
-          Thread.sleep(100);
-        }
-        assertThat(fleet.coordinator().leader()).isTrue();
-        Thread.sleep(2500); // the ghost's heartbeats reach the coordinator
+        OneDatabaseFleet.awaitLeader(fleet); // and the ghost's heartbeats reach the coordinator
         fleet.coordinator().backupNow("main", db).toCompletionStage().toCompletableFuture().get();
 
         events.await("two failed attempts", Duration.ofSeconds(60), evs -> failures(evs, db).size() == 2);
@@ -111,23 +98,14 @@ class FleetAdmissionIT {
     PG.createDatabase(db);
     try (EmbeddedKafka kafka = EmbeddedKafka.start(); EventLog events = new EventLog(kafka.bootstrapServers())) {
       Path repo = dir.resolve("repo2");
-      Path password = dir.resolve("pg-password2");
-      Files.writeString(password, PG.password().orElse(""));
-      FleetConfig config = FleetConfigLoader.parse("kafka: {bootstrapServers: '" + kafka.bootstrapServers()
-          + "', taskPartitions: 8}\n"
-          + "repository: {url: " + repo + "}\n"
-          + "clusters:\n"
-          + "  - {name: main, host: " + PG.host() + ", port: " + PG.port() + ", user: " + PG.user()
-          + (PG.password().isPresent() ? ", password: {file: " + password + "}" : "")
-          + ", databases: {include: ['" + db + "']}}\n"
-          + "coordinator: {http: {host: 127.0.0.1, port: 0}, startTimeout: 10m}\n", dir);
+      FleetConfig config = OneDatabaseFleet.config(PG, dir, kafka.bootstrapServers(), repo, db,
+          "coordinator: {http: {host: 127.0.0.1, port: 0}, startTimeout: 10m}\n");
       FleetProcess.Options options = new FleetProcess.Options(true, 0, "test", Duration.ofSeconds(300),
           Duration.ofSeconds(6), "first");
       try (Ghost ghost = new Ghost(kafka.bootstrapServers())) {
         FleetProcess first = FleetProcess.start(config, FileSystemStorage.open(repo), options);
         try {
-          awaitLeader(first);
-          Thread.sleep(2500);
+          OneDatabaseFleet.awaitLeader(first);
           first.coordinator().backupNow("main", db).toCompletionStage().toCompletableFuture().get();
           events.await("the run to start", Duration.ofSeconds(30), evs -> evs.stream().anyMatch(e ->
               EventTypes.BACKUP_STARTED.equals(e.type()) && e.subject().equals("main/" + db)));
@@ -140,7 +118,7 @@ class FleetAdmissionIT {
             .isEqualTo(Payloads.BackupFailed.COORDINATOR);
         try (FleetProcess second = FleetProcess.start(config, FileSystemStorage.open(repo),
             new FleetProcess.Options(true, 0, "test", Duration.ofSeconds(300), Duration.ofSeconds(6), "second"))) {
-          awaitLeader(second);
+          OneDatabaseFleet.awaitLeader(second);
           events.await("the database queued again by the new leader", Duration.ofSeconds(30), evs -> evs.stream()
               .anyMatch(e -> EventTypes.BACKUP_SCHEDULED.equals(e.type()) && e.subject().equals("main/" + db)
                   && "recovery".equals(e.dataAs(Payloads.BackupScheduled.class).trigger())));
@@ -149,14 +127,6 @@ class FleetAdmissionIT {
     } finally {
       PG.dropDatabase(db);
     }
-  }
-
-  private static void awaitLeader(FleetProcess p) throws InterruptedException {
-    long deadline = System.currentTimeMillis() + 30_000;
-    while (!p.coordinator().leader() && System.currentTimeMillis() < deadline) {
-      Thread.sleep(100);
-    }
-    assertThat(p.coordinator().leader()).isTrue();
   }
 
   private static List<CloudEvent> failures(List<CloudEvent> evs, String db) {
@@ -179,7 +149,7 @@ class FleetAdmissionIT {
       thread = new Thread(() -> {
         while (!stop) {
           Payloads.WorkerStatus s = new Payloads.WorkerStatus("ghost", 2, 0,
-              IntStream.range(0, 8).boxed().toList(), System.currentTimeMillis());
+              IntStream.range(0, 4).boxed().toList(), System.currentTimeMillis());
           producer.send(new ProducerRecord<>(Topics.WORKERS, "ghost", Json.write(s)));
           try {
             Thread.sleep(1000);

@@ -5,14 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pgfleet.cli.fleet.FleetProcess;
 import io.pgfleet.cli.standalone.EmbeddedKafka;
 import io.pgfleet.common.config.FleetConfig;
-import io.pgfleet.common.config.FleetConfigLoader;
 import io.pgfleet.common.event.EventTypes;
 import io.pgfleet.common.kafka.Topics;
 import io.pgfleet.common.storage.FileSystemStorage;
 import io.pgfleet.it.support.EventLog;
+import io.pgfleet.it.support.OneDatabaseFleet;
 import io.pgfleet.it.support.TestPostgres;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -49,19 +48,11 @@ class PoisonTaskIT {
       st.execute("CREATE TABLE t (id int PRIMARY KEY); INSERT INTO t SELECT generate_series(1, 1000)");
     }
     try (EmbeddedKafka kafka = EmbeddedKafka.start(); EventLog events = new EventLog(kafka.bootstrapServers())) {
-      Path password = dir.resolve("pw");
-      Files.writeString(password, PG.password().orElse(""));
-      FleetConfig config = FleetConfigLoader.parse("kafka: {bootstrapServers: '" + kafka.bootstrapServers()
-          + "', taskPartitions: 4}\n"
-          + "repository: {url: " + dir.resolve("repo") + "}\n"
-          + "clusters:\n"
-          + "  - {name: main, host: " + PG.host() + ", port: " + PG.port() + ", user: " + PG.user()
-          + (PG.password().isPresent() ? ", password: {file: " + password + "}" : "")
-          + ", databases: {include: ['" + db + "']}}\n"
-          + "coordinator: {http: {host: 127.0.0.1, port: 0}}\n"
-          + "worker: {slots: 2, metricsPort: -1}\n", dir);
+      FleetConfig config = OneDatabaseFleet.config(PG, dir, kafka.bootstrapServers(), dir.resolve("repo"), db,
+          "coordinator: {http: {host: 127.0.0.1, port: 0}}\n"
+          + "worker: {slots: 2, metricsPort: -1}\n");
       try (FleetProcess fleet = FleetProcess.start(config, FileSystemStorage.open(dir.resolve("repo")),
-          new FleetProcess.Options(true, 1, "it", Duration.ofSeconds(90), Duration.ofSeconds(6), "poison-it"))) {
+          OneDatabaseFleet.options(1, "poison-it"))) {
         Map<String, String> poison = Map.of(
             "not json", "{this is not json",
             "unknown kind", "{\"kind\": \"format-c\", \"header\": {\"taskId\": \"x/t1\"}}",
@@ -85,11 +76,7 @@ class PoisonTaskIT {
         }
 
         // The worker goes on.
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (!fleet.coordinator().leader() && System.currentTimeMillis() < deadline) {
-          Thread.sleep(100);
-        }
-        Thread.sleep(2500);
+        OneDatabaseFleet.awaitLeader(fleet);
         fleet.coordinator().backupNow("main", db).toCompletionStage().toCompletableFuture().get();
         events.await("the backup to complete", Duration.ofSeconds(60), evs -> evs.stream().anyMatch(e ->
             EventTypes.BACKUP_COMPLETED.equals(e.type()) && e.subject().equals("main/" + db)));

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pgfleet.cli.fleet.FleetProcess;
 import io.pgfleet.cli.standalone.EmbeddedKafka;
 import io.pgfleet.common.config.FleetConfig;
-import io.pgfleet.common.config.FleetConfigLoader;
 import io.pgfleet.common.event.CloudEvent;
 import io.pgfleet.common.event.EventTypes;
 import io.pgfleet.common.event.Payloads;
@@ -13,6 +12,7 @@ import io.pgfleet.common.storage.FileSystemStorage;
 import io.pgfleet.it.support.Cli;
 import io.pgfleet.it.support.DatabaseComparison;
 import io.pgfleet.it.support.EventLog;
+import io.pgfleet.it.support.OneDatabaseFleet;
 import io.pgfleet.it.support.FaultyStorage;
 import io.pgfleet.it.support.TestPostgres;
 import java.nio.file.Files;
@@ -96,26 +96,14 @@ class StorageFaultsIT {
   /** Backs the database up once through an in-process fleet on the given storage; returns the run's end event. */
   private CloudEvent runOnce(String db, io.pgfleet.common.storage.Storage storage) throws Exception {
     try (EmbeddedKafka kafka = EmbeddedKafka.start(); EventLog events = new EventLog(kafka.bootstrapServers())) {
-      Path password = dir.resolve("pw-" + db);
-      Files.writeString(password, PG.password().orElse(""));
-      FleetConfig config = FleetConfigLoader.parse("kafka: {bootstrapServers: '" + kafka.bootstrapServers()
-          + "', taskPartitions: 4}\n"
-          + "repository: {url: " + dir.resolve("unused") + "}\n"
-          + "clusters:\n"
-          + "  - {name: main, host: " + PG.host() + ", port: " + PG.port() + ", user: " + PG.user()
-          + (PG.password().isPresent() ? ", password: {file: " + password + "}" : "")
-          + ", databases: {include: ['" + db + "']}}\n"
-          + "coordinator: {http: {host: 127.0.0.1, port: 0}}\n"
-          + "worker: {slots: 2, metricsPort: -1}\n", dir);
+      // The repository in the configuration is not used: the fleet writes to the storage given to it.
+      FleetConfig config = OneDatabaseFleet.config(PG, dir, kafka.bootstrapServers(), dir.resolve("unused"), db,
+          "coordinator: {http: {host: 127.0.0.1, port: 0}}\n"
+          + "worker: {slots: 2, metricsPort: -1}\n");
       try (FleetProcess fleet = FleetProcess.start(config, storage,
-          new FleetProcess.Options(true, 1, "it", Duration.ofSeconds(90), Duration.ofSeconds(6), "faults-it"))) {
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (!fleet.coordinator().leader() && System.currentTimeMillis() < deadline) {
-          Thread.sleep(100);
-        }
-        Thread.sleep(2500);
-        String runId = fleet.coordinator().backupNow("main", db).toCompletionStage().toCompletableFuture().get()
-            .runId();
+          OneDatabaseFleet.options(1, "faults-it"))) {
+        OneDatabaseFleet.awaitLeader(fleet);
+        String runId = OneDatabaseFleet.backupNow(fleet, db);
         events.await("the run to end", Duration.ofSeconds(120), evs -> evs.stream().anyMatch(e ->
             runId.equals(e.runid()) && (EventTypes.BACKUP_COMPLETED.equals(e.type())
                 || EventTypes.BACKUP_FAILED.equals(e.type()))));

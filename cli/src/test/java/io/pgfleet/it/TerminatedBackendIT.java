@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pgfleet.cli.fleet.FleetProcess;
 import io.pgfleet.cli.standalone.EmbeddedKafka;
 import io.pgfleet.common.config.FleetConfig;
-import io.pgfleet.common.config.FleetConfigLoader;
 import io.pgfleet.common.event.CloudEvent;
 import io.pgfleet.common.event.EventTypes;
 import io.pgfleet.common.event.Payloads;
@@ -13,8 +12,8 @@ import io.pgfleet.common.storage.FileSystemStorage;
 import io.pgfleet.it.support.Cli;
 import io.pgfleet.it.support.DatabaseComparison;
 import io.pgfleet.it.support.EventLog;
+import io.pgfleet.it.support.OneDatabaseFleet;
 import io.pgfleet.it.support.TestPostgres;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.ResultSet;
@@ -47,29 +46,16 @@ class TerminatedBackendIT {
     String restored = db + "_r";
     try (EmbeddedKafka kafka = EmbeddedKafka.start(); EventLog events = new EventLog(kafka.bootstrapServers())) {
       Path repo = dir.resolve("repo");
-      Path password = dir.resolve("pw");
-      Files.writeString(password, PG.password().orElse(""));
-      FleetConfig config = FleetConfigLoader.parse("kafka: {bootstrapServers: '" + kafka.bootstrapServers()
-          + "', taskPartitions: 4}\n"
-          + "repository: {url: " + repo + "}\n"
-          + "clusters:\n"
-          + "  - {name: main, host: " + PG.host() + ", port: " + PG.port() + ", user: " + PG.user()
-          + (PG.password().isPresent() ? ", password: {file: " + password + "}" : "")
-          + ", databases: {include: ['" + db + "']}}\n"
-          + "coordinator: {http: {host: 127.0.0.1, port: 0}}\n"
-          + "worker: {slots: 2, metricsPort: -1}\n", dir);
+      FleetConfig config = OneDatabaseFleet.config(PG, dir, kafka.bootstrapServers(), repo, db,
+          "coordinator: {http: {host: 127.0.0.1, port: 0}}\n"
+          + "worker: {slots: 2, metricsPort: -1}\n");
       try (FleetProcess fleet = FleetProcess.start(config, FileSystemStorage.open(repo),
-          new FleetProcess.Options(true, 1, "it", Duration.ofSeconds(90), Duration.ofSeconds(6), "term-it"))) {
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (!fleet.coordinator().leader() && System.currentTimeMillis() < deadline) {
-          Thread.sleep(100);
-        }
-        Thread.sleep(2500);
-        String runId = fleet.coordinator().backupNow("main", db).toCompletionStage().toCompletableFuture().get()
-            .runId();
+          OneDatabaseFleet.options(1, "term-it"))) {
+        OneDatabaseFleet.awaitLeader(fleet);
+        String runId = OneDatabaseFleet.backupNow(fleet, db);
         // The COPY of big is running: end its backend.
         int terminated = 0;
-        deadline = System.currentTimeMillis() + 60_000;
+        long deadline = System.currentTimeMillis() + 60_000;
         while (terminated == 0 && System.currentTimeMillis() < deadline) {
           try (Connection c = PG.connect("postgres"); Statement st = c.createStatement();
                ResultSet rs = st.executeQuery("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"

@@ -5,14 +5,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.pgfleet.cli.fleet.FleetProcess;
 import io.pgfleet.cli.standalone.EmbeddedKafka;
 import io.pgfleet.common.config.FleetConfig;
-import io.pgfleet.common.config.FleetConfigLoader;
 import io.pgfleet.common.event.CloudEvent;
 import io.pgfleet.common.event.EventTypes;
 import io.pgfleet.common.event.Payloads;
 import io.pgfleet.common.storage.FileSystemStorage;
 import io.pgfleet.it.support.EventLog;
+import io.pgfleet.it.support.OneDatabaseFleet;
 import io.pgfleet.it.support.TestPostgres;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.Statement;
@@ -53,31 +52,18 @@ class WatchdogIT {
     }
     try (EmbeddedKafka kafka = EmbeddedKafka.start(); EventLog events = new EventLog(kafka.bootstrapServers())) {
       Path repo = dir.resolve("repo");
-      Path password = dir.resolve("pw");
-      Files.writeString(password, PG.password().orElse(""));
-      FleetConfig config = FleetConfigLoader.parse("kafka: {bootstrapServers: '" + kafka.bootstrapServers()
-          + "', taskPartitions: 4}\n"
-          + "repository: {url: " + repo + "}\n"
-          + "clusters:\n"
-          + "  - {name: main, host: " + PG.host() + ", port: " + PG.port() + ", user: " + PG.user()
-          + (PG.password().isPresent() ? ", password: {file: " + password + "}" : "")
-          + ", databases: {include: ['" + db + "']}}\n"
-          + "coordinator: {http: {host: 127.0.0.1, port: 0}}\n"
-          + "worker: {slots: 1, metricsPort: -1, stallTimeout: 3s}\n", dir);
+      FleetConfig config = OneDatabaseFleet.config(PG, dir, kafka.bootstrapServers(), repo, db,
+          "coordinator: {http: {host: 127.0.0.1, port: 0}}\n"
+          + "worker: {slots: 1, metricsPort: -1, stallTimeout: 3s}\n");
       try (FleetProcess fleet = FleetProcess.start(config, FileSystemStorage.open(repo),
-          new FleetProcess.Options(true, 1, "it", Duration.ofSeconds(90), Duration.ofSeconds(6), "watchdog-it"));
+          OneDatabaseFleet.options(1, "watchdog-it"));
            Connection locker = PG.connect("postgres")) {
-        long deadline = System.currentTimeMillis() + 30_000;
-        while (!fleet.coordinator().leader() && System.currentTimeMillis() < deadline) {
-          Thread.sleep(100);
-        }
-        Thread.sleep(2500);
-        String runId = fleet.coordinator().backupNow("main", db).toCompletionStage().toCompletableFuture().get()
-            .runId();
+        OneDatabaseFleet.awaitLeader(fleet);
+        String runId = OneDatabaseFleet.backupNow(fleet, db);
         // The COPY of big is running: freeze its backend (SIGSTOP), as a server stuck in I/O would be. The worker
         // stays alive and keeps reporting; only its counters stop.
         int pid = 0;
-        deadline = System.currentTimeMillis() + 60_000;
+        long deadline = System.currentTimeMillis() + 60_000;
         while (pid == 0 && System.currentTimeMillis() < deadline) {
           try (Statement st = locker.createStatement();
                java.sql.ResultSet rs = st.executeQuery("SELECT pid FROM pg_stat_activity WHERE datname = '" + db
