@@ -9,6 +9,7 @@ import io.pgfleet.it.support.Cli;
 import io.pgfleet.it.support.DatabaseComparison;
 import io.pgfleet.it.support.TestKafka;
 import io.pgfleet.it.support.TestPostgres;
+import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -152,6 +153,39 @@ class TrapsRoundTripIT {
       assertThat(r.exitCode()).isEqualTo(1);
       assertThat(r.errorLines()).hasSize(1);
       assertThat(r.errorLines().get(0)).contains(name).contains("corrupt");
+    } finally {
+      PG.dropDatabase(target);
+    }
+  }
+
+  @Test
+  @Order(6)
+  void verifyAndRestoreNameATruncatedArtifact() throws Exception {
+    Path artifact;
+    try (Stream<Path> s = Files.list(manifest().resolveSibling("data"))) {
+      artifact = s.filter(p -> p.getFileName().toString().startsWith("00003.")).findFirst().orElseThrow();
+    }
+    String name = "data/" + artifact.getFileName();
+    try (Stream<Path> s = Files.list(manifest().resolveSibling("data"))) {
+      // flipping the same bit again undoes test 5's corruption: the truncation is then the only fault
+      BackupFiles.flipMiddleByte(s.filter(p -> p.getFileName().toString().startsWith("00002.")).findFirst()
+          .orElseThrow());
+    }
+    long size = Files.size(artifact);
+    try (RandomAccessFile f = new RandomAccessFile(artifact.toFile(), "rw")) {
+      f.setLength(size / 2);
+    }
+    Cli.Result v = Cli.run("verify", "--repo", repo.toString(), "--backup", backupId);
+    assertThat(v.exitCode()).isEqualTo(1);
+    assertThat(v.err()).contains(name).contains("size " + size / 2 + " bytes, manifest says " + size);
+    assertThat(v.err().lines().filter(l -> l.contains("BAD artifact"))).as(v.err()).hasSize(1);
+
+    String target = PG.uniqueDbName("traps_cut");
+    try {
+      Cli.Result r = Cli.run("restore", "--repo", repo.toString(), "--backup", backupId, "--target", PG.url(target));
+      assertThat(r.exitCode()).isEqualTo(1);
+      assertThat(r.errorLines()).as(r.err()).hasSize(1);
+      assertThat(r.errorLines().get(0)).contains(name);
     } finally {
       PG.dropDatabase(target);
     }
