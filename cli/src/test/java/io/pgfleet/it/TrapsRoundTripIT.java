@@ -185,7 +185,8 @@ class TrapsRoundTripIT {
       Cli.Result r = Cli.run("restore", "--repo", repo.toString(), "--backup", backupId, "--target", PG.url(target));
       assertThat(r.exitCode()).isEqualTo(1);
       assertThat(r.errorLines()).as(r.err()).hasSize(1);
-      assertThat(r.errorLines().get(0)).contains(name);
+      assertThat(r.errorLines().get(0)).contains(name)
+          .contains("is corrupt: it holds " + size / 2 + " bytes, manifest says " + size);
     } finally {
       PG.dropDatabase(target);
     }

@@ -757,7 +757,7 @@ public final class Restorer {
       }
       MessageDigest sha = Sha256Counter.newSha256();
       long rows;
-      InputStream digesting = new DigestingInput(storage.open(m.objectKey(a.key())), sha);
+      DigestingInput digesting = new DigestingInput(storage.open(m.objectKey(a.key())), sha);
       ZstdInputStream z = null;
       try {
         z = new ZstdInputStream(cipher.decrypt(digesting, a.key()));
@@ -773,8 +773,11 @@ public final class Restorer {
         }
         String actual = HexFormat.of().formatHex(sha.digest());
         if (!actual.equals(a.sha256())) {
-          throw new RestoreException("artifact " + a.key() + " (" + what
-              + ") is corrupt: its SHA-256 does not match the manifest; it was not loaded");
+          throw new RestoreException("artifact " + a.key() + " (" + what + ") is corrupt: "
+              + (digesting.bytes() != a.bytes()
+                  ? "it holds " + digesting.bytes() + " bytes, manifest says " + a.bytes()
+                  : "its SHA-256 does not match the manifest")
+              + "; it was not loaded");
         }
         throw new RestoreException("loading " + what + " from " + a.key() + " failed: "
             + (e instanceof SQLException s ? PgErrors.describe(s, target) : e.getMessage()));
@@ -838,6 +841,7 @@ public final class Restorer {
   /** Hashes the stored bytes as they are read, so the check costs no second pass. */
   private static final class DigestingInput extends FilterInputStream {
     private final MessageDigest sha;
+    private long bytes;
 
     DigestingInput(InputStream in, MessageDigest sha) {
       super(in);
@@ -849,6 +853,7 @@ public final class Restorer {
       int b = in.read();
       if (b >= 0) {
         sha.update((byte) b);
+        bytes++;
       }
       return b;
     }
@@ -858,8 +863,14 @@ public final class Restorer {
       int n = in.read(b, off, len);
       if (n > 0) {
         sha.update(b, off, n);
+        bytes += n;
       }
       return n;
+    }
+
+    /** Bytes read so far. */
+    long bytes() {
+      return bytes;
     }
 
     @Override
