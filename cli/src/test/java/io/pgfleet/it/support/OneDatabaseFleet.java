@@ -23,15 +23,30 @@ public final class OneDatabaseFleet {
    */
   public static FleetConfig config(TestPostgres pg, Path dir, String bootstrapServers, Path repo, String database,
       String settings) throws IOException {
+    return config(pg, dir, bootstrapServers, repo, database, "", "", settings);
+  }
+
+  /**
+   * The same, with more entries for the kafka section and for the cluster (YAML flow entries, each starting with a
+   * comma, such as {@code ", replication: 3"} or {@code ", limits: {maxTasks: 1}"}).
+   */
+  public static FleetConfig config(TestPostgres pg, Path dir, String bootstrapServers, Path repo, String database,
+      String kafka, String cluster, String settings) throws IOException {
+    return FleetConfigLoader.parse(yaml(pg, dir, bootstrapServers, repo, database, kafka, cluster, settings), dir);
+  }
+
+  /** The configuration's text, for a fleet process started from the built jar. */
+  public static String yaml(TestPostgres pg, Path dir, String bootstrapServers, Path repo, String database,
+      String kafka, String cluster, String settings) throws IOException {
     Path password = dir.resolve("pw-" + database);
     Files.writeString(password, pg.password().orElse(""));
-    return FleetConfigLoader.parse("kafka: {bootstrapServers: '" + bootstrapServers + "', taskPartitions: 4}\n"
+    return "kafka: {bootstrapServers: '" + bootstrapServers + "', taskPartitions: 4" + kafka + "}\n"
         + "repository: {url: " + repo + "}\n"
         + "clusters:\n"
         + "  - {name: main, host: " + pg.host() + ", port: " + pg.port() + ", user: " + pg.user()
         + (pg.password().isPresent() ? ", password: {file: " + password + "}" : "")
-        + ", databases: {include: ['" + database + "']}}\n"
-        + settings, dir);
+        + ", databases: {include: ['" + database + "']}" + cluster + "}\n"
+        + settings;
   }
 
   /** A coordinator and {@code workers} workers, with the fault tests' timeouts. */

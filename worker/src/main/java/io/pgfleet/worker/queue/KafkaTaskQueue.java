@@ -85,17 +85,27 @@ public final class KafkaTaskQueue implements TaskQueue {
         "org.apache.kafka.clients.consumer.CooperativeStickyAssignor");
     props.put("auto.offset.reset", "earliest");
     props.put("max.poll.records", "16");
-    props.put("session.timeout.ms", "20000");
-    props.put("heartbeat.interval.ms", "3000");
+    // Defaults that kafka.properties may override (a faster failover, a test's short timeouts): how long a dead
+    // worker's tasks wait before they go to another worker is the session timeout, whatever the tasks' length.
+    props.putIfAbsent("session.timeout.ms", "20000");
+    try {
+      long session = Long.parseLong(props.get("session.timeout.ms").strip());
+      props.putIfAbsent("heartbeat.interval.ms", Long.toString(Math.max(500, Math.min(3000, session / 3))));
+    } catch (NumberFormatException e) {
+      // Not a number: the client refuses it at once, naming the setting.
+    }
     // The client polls every 100 ms whatever runs (partitions are paused, never the poll loop), so a member that
     // has not polled for a minute is stuck: let the group drop it then rather than after the default 5 minutes,
     // during which a rebalance would wait for it and no worker would receive tasks.
-    props.put("max.poll.interval.ms", "60000");
+    props.putIfAbsent("max.poll.interval.ms", "60000");
     consumer = KafkaConsumer.create(vertx, props);
     // Commits, pauses and resumes queue behind the poll on the client's thread: a short poll keeps a finished
     // task's slot from idling for a whole poll interval.
     consumer.pollTimeout(java.time.Duration.ofMillis(100));
     consumer.partitionsAssignedHandler(set -> {
+      if (!set.isEmpty()) {
+        LOG.info("worker {}: assigned task partitions {}", workerId, partitions(set));
+      }
       set.forEach(tp -> owned.add(tp.getPartition()));
       if (!owned.isEmpty()) {
         firstAssignment.tryComplete();
@@ -113,7 +123,16 @@ public final class KafkaTaskQueue implements TaskQueue {
     return consumer.subscribe(Topics.TASKS);
   }
 
+  private static Set<Integer> partitions(Set<TopicPartition> set) {
+    Set<Integer> out = new TreeSet<>();
+    set.forEach(tp -> out.add(tp.getPartition()));
+    return out;
+  }
+
   private void revoked(Set<TopicPartition> partitions) {
+    if (!partitions.isEmpty()) {
+      LOG.info("worker {}: task partitions {} revoked", workerId, partitions(partitions));
+    }
     for (TopicPartition tp : partitions) {
       owned.remove(tp.getPartition());
       // Not committed: the partition's next owner receives these again.
