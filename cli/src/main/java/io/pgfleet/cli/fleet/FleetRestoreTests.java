@@ -12,7 +12,6 @@ import io.pgfleet.coordinator.restoretest.RestoreTestExecutor;
 import io.pgfleet.worker.restoretest.RestoreTester;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 
 /**
  * The fleet's restore tests, run in the coordinator's process by the same tester as {@code pgfleet restore-test}
@@ -38,8 +37,7 @@ public final class FleetRestoreTests implements RestoreTestExecutor {
         throw new ConfigException("restoreTests.sandbox: cannot read its password: " + e.getMessage());
       }
     }
-    Map<String, String> params = s.sslmode() == null ? Map.of() : Map.of("sslmode", s.sslmode());
-    return new PgConnectionInfo(s.host(), s.port(), s.user(), secret, "postgres", params);
+    return new PgConnectionInfo(s.host(), s.port(), s.user(), secret, "postgres", s.tlsParameters());
   }
 
   @Override

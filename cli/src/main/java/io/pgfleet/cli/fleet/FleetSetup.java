@@ -59,11 +59,8 @@ public final class FleetSetup {
     for (int i = 0; i < c.clusters().size(); i++) {
       FleetConfig.Cluster cl = c.clusters().get(i);
       String password = cl.password() == null ? null : resolve(cl.password(), "clusters[" + i + "].password");
-      Map<String, String> params = new HashMap<>();
-      if (cl.sslmode() != null) {
-        params.put("sslmode", cl.sslmode());
-      }
-      m.put(cl.name(), new PgConnectionInfo(cl.host(), cl.port(), cl.user(), password, "postgres", params));
+      m.put(cl.name(), new PgConnectionInfo(cl.host(), cl.port(), cl.user(), password, "postgres",
+          cl.tlsParameters()));
     }
     return new ClusterDirectory(m);
   }

@@ -86,8 +86,17 @@ public record FleetConfig(Kafka kafka, Repository repository, List<Cluster> clus
    * The server restore tests restore into; its role needs CREATEDB. Scratch databases are named
    * {@code scratchPrefix} + the backup id.
    */
-  public record Sandbox(String host, int port, String sslmode, String user, SecretRef password,
-      String scratchPrefix) {}
+  public record Sandbox(String host, int port, String sslmode, Path sslrootcert, String user, SecretRef password,
+      String scratchPrefix) {
+    public Sandbox(String host, int port, String sslmode, String user, SecretRef password, String scratchPrefix) {
+      this(host, port, sslmode, null, user, password, scratchPrefix);
+    }
+
+    /** libpq's TLS parameters for this server (what a URL would carry after {@code ?}). */
+    public Map<String, String> tlsParameters() {
+      return FleetConfig.tlsParameters(sslmode, sslrootcert);
+    }
+  }
 
   /**
    * Alerts to webhooks: failed backups, failed restore tests, storage errors, and missed schedules (a database of a
@@ -144,13 +153,25 @@ public record FleetConfig(Kafka kafka, Repository repository, List<Cluster> clus
   /**
    * @param name the cluster's name in the repository, events and API: 1-64 of [A-Za-z0-9_-]
    * @param sslmode libpq sslmode (disable, allow, prefer, require, verify-ca, verify-full), null for the default
+   * @param sslrootcert the CA certificate(s) (PEM) that verify-ca and verify-full check the server's certificate
+   *     against, null for the default ({@code ~/.postgresql/root.crt})
    * @param password by reference; null when the server needs none (trust, peer, certificates)
    * @param databases which databases to back up
    * @param schedule when; null means only on demand (API, CLI)
    * @param limits per-cluster bulkhead
    */
-  public record Cluster(String name, String host, int port, String sslmode, String user, SecretRef password,
-      Databases databases, Schedule schedule, Limits limits) {
+  public record Cluster(String name, String host, int port, String sslmode, Path sslrootcert, String user,
+      SecretRef password, Databases databases, Schedule schedule, Limits limits) {
+    public Cluster(String name, String host, int port, String sslmode, String user, SecretRef password,
+        Databases databases, Schedule schedule, Limits limits) {
+      this(name, host, port, sslmode, null, user, password, databases, schedule, limits);
+    }
+
+    /** libpq's TLS parameters for this cluster (what a URL would carry after {@code ?}). */
+    public Map<String, String> tlsParameters() {
+      return FleetConfig.tlsParameters(sslmode, sslrootcert);
+    }
+
     /**
      * A connection to one database of this cluster. The password is read now (environment or file, every call,
      * so a rotated file is picked up); a message about it names the cluster and the variable or file.
@@ -164,8 +185,7 @@ public record FleetConfig(Kafka kafka, Repository repository, List<Cluster> clus
           throw new ConfigException("cluster " + name + ": cannot read its password: " + e.getMessage());
         }
       }
-      Map<String, String> params = sslmode == null ? Map.of() : Map.of("sslmode", sslmode);
-      return new PgConnectionInfo(host, port, user, secret, database, params);
+      return new PgConnectionInfo(host, port, user, secret, database, tlsParameters());
     }
   }
 
@@ -240,6 +260,21 @@ public record FleetConfig(Kafka kafka, Repository repository, List<Cluster> clus
     public Worker(String id, int slots, int zstdLevel) {
       this(id, slots, zstdLevel, DEFAULT_METRICS_PORT, DEFAULT_STALL_TIMEOUT);
     }
+  }
+
+  /**
+   * sslmode and sslrootcert as {@link PgConnectionInfo} parameters, which hand them to both pgjdbc and libpq
+   * (PGSSLMODE, PGSSLROOTCERT), so the JDBC connections and pg_dump, pg_restore and psql verify alike.
+   */
+  static Map<String, String> tlsParameters(String sslmode, Path sslrootcert) {
+    Map<String, String> params = new java.util.LinkedHashMap<>();
+    if (sslmode != null) {
+      params.put("sslmode", sslmode);
+    }
+    if (sslrootcert != null) {
+      params.put("sslrootcert", sslrootcert.toString());
+    }
+    return params;
   }
 
   public Optional<Cluster> cluster(String name) {

@@ -36,7 +36,8 @@ public final class FleetConfigLoader {
   static final List<String> RULE_KEYS = List.of("match", "keepLast", "keepDaily", "keepWeekly", "keepMonthly",
       "keepYearly", "minAge", "timeZone");
   static final List<String> RESTORE_TEST_KEYS = List.of("sandbox", "include", "sampleEvery", "assertions", "timeout");
-  static final List<String> SANDBOX_KEYS = List.of("host", "port", "sslmode", "user", "password", "scratchPrefix");
+  static final List<String> SANDBOX_KEYS = List.of("host", "port", "sslmode", "sslrootcert", "user", "password",
+      "scratchPrefix");
   static final List<String> ALERTS_KEYS = List.of("webhooks", "missedGrace", "dedupWindow", "maxPerMinute");
   static final List<String> WEBHOOK_KEYS = List.of("name", "url", "format");
   private static final Pattern SCRATCH_PREFIX = Pattern.compile("[a-z_][a-z0-9_]{0,30}");
@@ -44,7 +45,7 @@ public final class FleetConfigLoader {
       List.of("bootstrapServers", "properties", "secretProperties", "taskPartitions", "replication");
   static final List<String> REPOSITORY_KEYS = List.of("url", "encryptionKey");
   static final List<String> CLUSTER_KEYS =
-      List.of("name", "host", "port", "sslmode", "user", "password", "databases", "schedule", "limits");
+      List.of("name", "host", "port", "sslmode", "sslrootcert", "user", "password", "databases", "schedule", "limits");
   static final List<String> DATABASES_KEYS = List.of("include", "exclude", "list", "filters");
   static final List<String> FILTER_KEYS = List.of("schemas", "excludeSchemas", "excludeTables", "excludeTableData");
   static final List<String> SCHEDULE_KEYS = List.of("cron", "timeZone");
@@ -266,6 +267,7 @@ public final class FleetConfigLoader {
     String host = s.requiredString("host", "give the server's host name or address");
     int port = (int) s.integer("port", 5432, 1, 65535);
     String sslmode = s.oneOf("sslmode", SSL_MODES);
+    Path sslrootcert = s.pathValue("sslrootcert");
     String user = s.requiredString("user", "give the role pgfleet connects as");
     FleetConfig.SecretRef password = s.secret("password", "password");
     FleetConfig.Databases databases = databases(reader, s.section("databases", DATABASES_KEYS));
@@ -274,7 +276,7 @@ public final class FleetConfigLoader {
     FleetConfig.Limits l = new FleetConfig.Limits(
         (int) limits.integer("maxRuns", FleetConfig.Limits.DEFAULT.maxRuns(), 1, 1000),
         (int) limits.integer("maxTasks", FleetConfig.Limits.DEFAULT.maxTasks(), 1, 10_000));
-    return new FleetConfig.Cluster(name, host, port, sslmode, user, password, databases,
+    return new FleetConfig.Cluster(name, host, port, sslmode, sslrootcert, user, password, databases,
         schedule.present() ? schedule(reader, schedule) : null, l);
   }
 
@@ -401,7 +403,7 @@ public final class FleetConfigLoader {
         prefix = null;
       }
       sandbox = new FleetConfig.Sandbox(b.requiredString("host", "give the sandbox server's host"),
-          (int) b.integer("port", 5432, 1, 65535), b.oneOf("sslmode", SSL_MODES),
+          (int) b.integer("port", 5432, 1, 65535), b.oneOf("sslmode", SSL_MODES), b.pathValue("sslrootcert"),
           b.requiredString("user", "give a role with CREATEDB on the sandbox server"), b.secret("password", "password"),
           prefix == null ? "pgfleet_rt_" : prefix);
     }

@@ -202,6 +202,11 @@ public final class PgConnectionInfo {
     return database;
   }
 
+  /** A libpq parameter the URL gave (sslmode, sslrootcert, ...), never the password. */
+  public Optional<String> parameter(String name) {
+    return Optional.ofNullable(parameters.get(name));
+  }
+
   public boolean hasPassword() {
     return password != null;
   }

@@ -114,6 +114,27 @@ class FleetConfigLoaderTest {
     assertThat(c.cluster("client-a")).isPresent();
   }
 
+  /** sslmode and sslrootcert reach both pgjdbc (properties) and libpq (PGSSLMODE, PGSSLROOTCERT for pg_dump). */
+  @Test
+  void tlsSettingsReachJdbcAndLibpq() {
+    FleetConfig c = parse("""
+        repository: {url: /var/backups/pgfleet}
+        clusters:
+          - {name: a, host: db1, user: backup, sslmode: verify-full, sslrootcert: certs/ca.pem}
+        restoreTests:
+          sandbox: {host: sb, user: rt, sslmode: verify-ca, sslrootcert: /etc/ssl/sandbox-ca.pem}
+        """);
+    FleetConfig.Cluster a = c.clusters().get(0);
+    assertThat(a.sslrootcert()).isAbsolute().endsWithRaw(Path.of("certs", "ca.pem"));
+    var conn = a.connection("orders");
+    assertThat(conn.jdbcProperties("t").getProperty("sslmode")).isEqualTo("verify-full");
+    assertThat(conn.jdbcProperties("t").getProperty("sslrootcert")).isEqualTo(a.sslrootcert().toString());
+    assertThat(conn.libpqEnvironment()).containsEntry("PGSSLMODE", "verify-full")
+        .containsEntry("PGSSLROOTCERT", a.sslrootcert().toString());
+    assertThat(c.restoreTests().sandbox().tlsParameters()).containsEntry("sslmode", "verify-ca")
+        .containsEntry("sslrootcert", Path.of("/etc/ssl/sandbox-ca.pem").toString());
+  }
+
   @Test
   void minimalConfigGetsEveryDefault() {
     FleetConfig c = parse(MINIMAL);
@@ -171,7 +192,7 @@ class FleetConfigLoaderTest {
         arguments("repository: {url: /x}\nclusters: [a]", "clusters[0]", "expected a mapping"),
         arguments(MINIMAL + "cluster: []", "cluster", "unknown key; expected one of: kafka, repository, clusters"),
         arguments(cluster("pasword: {env: X}"), "clusters[0].pasword",
-            "unknown key; expected one of: name, host, port, sslmode, user, password"),
+            "unknown key; expected one of: name, host, port, sslmode, sslrootcert, user, password"),
         arguments(cluster("password: " + SECRET), "clusters[0].password",
             "an inline password is refused: give {env: VARIABLE} or {file: PATH}"),
         arguments(cluster("password: {env: 1BAD}"), "clusters[0].password.env",
