@@ -2,6 +2,7 @@ package io.pgfleet.cli;
 
 import io.pgfleet.common.crypto.ArtifactCipher;
 import io.pgfleet.common.crypto.DataKeys;
+import io.pgfleet.common.crypto.ManifestSeal;
 import io.pgfleet.common.crypto.DecryptingInputStream;
 import io.pgfleet.common.json.Json;
 import io.pgfleet.common.manifest.ArtifactEntry;
@@ -26,12 +27,13 @@ import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
- * Writes an encrypted backup's artifacts in the clear, under their own names, with a manifest and RESTORE.md of
- * the plain files, so the standard tools restore from there as from any unencrypted backup folder.
+ * Writes an encrypted backup's artifacts in the clear, under their own names, with a manifest (its sealed part
+ * opened: a format-1 manifest with no encryption) and RESTORE.md of the plain files, so the standard tools restore
+ * from there as from any unencrypted backup folder.
  */
 @Command(name = "decrypt", description = {
-    "Write the artifacts of an encrypted backup in the clear into --out, with a manifest.json and a RESTORE.md "
-        + "whose pg_restore/psql/zstd commands restore from there."})
+    "Write the artifacts of an encrypted backup in the clear into --out, with a plain manifest.json (its sealed "
+        + "part opened) and a RESTORE.md whose pg_restore/psql/zstd commands restore from there."})
 final class DecryptCommand implements Callable<Integer> {
   @Mixin
   BackupSelection selection;
@@ -50,6 +52,7 @@ final class DecryptCommand implements Callable<Integer> {
     ArtifactCipher cipher;
     try {
       cipher = ArtifactCipher.forBackup(m.encryption(), encryption.key(), "backup " + m.backupId());
+      m = ManifestSeal.open(m, cipher);
     } catch (DataKeys.WrongKeyException e) {
       throw new UserError(e.getMessage());
     }

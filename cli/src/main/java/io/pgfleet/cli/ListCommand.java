@@ -31,11 +31,12 @@ final class ListCommand implements Callable<Integer> {
     System.out.printf("%-24s %-20s %-24s %-20s %10s %7s %12s  %-20s%n", "BACKUP", "CLUSTER", "DATABASE", "FINISHED",
         "SIZE", "TABLES", "ROWS", "VERIFIED");
     for (Manifest m : all) {
-      // An archive-mode backup has no per-table record: its TABLES column names its pg_dump format instead.
+      // An archive-mode backup has no per-table record: its TABLES column names its pg_dump format instead. An
+      // encrypted backup's tables and rows are in its manifest's sealed part: 'pgfleet show' with the key has them.
       System.out.printf("%-24s %-20s %-24s %-20s %10s %7s %12s  %-20s%n", m.backupId(), m.cluster(), m.database(),
           TIME.format(m.finishedAt()), Formats.bytes(m.totalBytes()),
-          m.archiveMode() ? m.archive().format() : Long.toString(m.tableCount()),
-          m.archiveMode() ? "-" : Formats.count(m.totalRows()),
+          m.archiveMode() ? m.archive().format() : m.hasSealedPart() ? "sealed" : Long.toString(m.tableCount()),
+          m.archiveMode() ? "-" : m.hasSealedPart() ? "sealed" : Formats.count(m.totalRows()),
           verified(storage, tests.get(RepositoryLayout.backupPrefix(m.cluster(), m.database(), m.backupId()))));
     }
     return 0;

@@ -1,5 +1,9 @@
 package io.pgfleet.cli;
 
+import io.pgfleet.common.crypto.ArtifactCipher;
+import io.pgfleet.common.crypto.DataKeys;
+import io.pgfleet.common.crypto.ManifestSeal;
+import io.pgfleet.common.crypto.MasterKey;
 import io.pgfleet.common.manifest.ArtifactEntry;
 import io.pgfleet.common.manifest.Manifest;
 import io.pgfleet.common.pg.PgTools;
@@ -26,21 +30,39 @@ final class ShowCommand implements Callable<Integer> {
   @Mixin
   BackupSelection selection;
 
+  @Mixin
+  EncryptionKeyOption encryption;
+
   private record TableSummary(long rows, long raw, long stored, int artifacts, boolean chunked) {}
 
   @Override
   public Integer call() throws Exception {
     Storage storage = selection.open();
     Manifest m = selection.find(storage);
+    ArtifactCipher cipher = ArtifactCipher.NONE;
+    MasterKey key = m.encrypted() ? encryption.key() : null;
+    if (key != null) {
+      try {
+        cipher = ArtifactCipher.forBackup(m.encryption(), key, "backup " + m.backupId());
+        m = ManifestSeal.open(m, cipher);
+      } catch (DataKeys.WrongKeyException e) {
+        throw new UserError(e.getMessage());
+      }
+    }
     var out = System.out;
     out.printf("backup    %s%n", m.backupId());
     out.printf("database  %s/%s%n", m.cluster(), m.database());
-    out.printf("source    PostgreSQL %s, snapshot %s, WAL %s, encoding %s%n", m.source().serverVersion(),
-        m.source().snapshot(), m.source().walLsn(), m.source().encoding());
+    if (m.source() != null) {
+      out.printf("source    PostgreSQL %s, snapshot %s, WAL %s, encoding %s%n", m.source().serverVersion(),
+          m.source().snapshot(), m.source().walLsn(), m.source().encoding());
+    }
     out.printf("taken     %s to %s (%s)%n", m.startedAt(), m.finishedAt(),
         Formats.duration(Duration.between(m.startedAt(), m.finishedAt())));
     out.printf("encryption %s%n", m.encrypted() ? m.encryption().format() + ", master key id "
         + m.encryption().keyId() : "none");
+    if (m.hasSealedPart()) {
+      return sealed(storage, m, cipher);
+    }
     if (m.archiveMode()) {
       Manifest.Archive a = m.archive();
       out.printf("archive   %s pg_dump archive %s%s%s%n", a.format(), a.key(), a.jobs() > 1 ? ", -j " + a.jobs() : "",
@@ -55,7 +77,7 @@ final class ShowCommand implements Callable<Integer> {
       out.println("restore   with psql/pg_restore, not pgfleet restore: see RESTORE.md in the backup's folder");
       return 0;
     }
-    restoreTest(storage, m);
+    restoreTest(storage, m, cipher);
     out.printf("selection %s%n", m.selection() == null ? "whole database"
         : m.selection().describe() + " (a partial backup)");
     out.printf("size      %s stored, %s of COPY text, %s rows in %d tables, %d artifacts%n",
@@ -82,7 +104,24 @@ final class ShowCommand implements Callable<Integer> {
     return 0;
   }
 
-  private static void restoreTest(Storage storage, Manifest m) {
+  /** What a reader without the key may see of an encrypted backup, and how to see the rest. */
+  private static int sealed(Storage storage, Manifest m, ArtifactCipher cipher) {
+    var out = System.out;
+    out.printf("sealed    source, %s%n", m.archiveMode() ? "pg_dump selection flags and per file its size before"
+        + " compression" : "selection, and per table its name, columns, rows, COPY-text size, digest and chunks");
+    out.printf("          are in the manifest's sealed part: give key %s with --encryption-key-file FILE or %s%n",
+        m.encryption().keyId(), MasterKey.ENV);
+    if (m.archiveMode()) {
+      out.printf("archive   %s pg_dump archive %s%s%n", m.archive().format(), m.archive().key(),
+          m.archive().jobs() > 1 ? ", -j " + m.archive().jobs() : "");
+    } else {
+      restoreTest(storage, m, cipher);
+    }
+    out.printf("size      %s stored in %d artifacts%n", Formats.bytes(m.totalBytes()), m.artifacts().size());
+    return 0;
+  }
+
+  private static void restoreTest(Storage storage, Manifest m, ArtifactCipher cipher) {
     java.util.Optional<io.pgfleet.common.repository.RestoreTestReport> last;
     try {
       last = io.pgfleet.common.repository.RestoreTestReport.latest(storage, m);
@@ -95,6 +134,17 @@ final class ShowCommand implements Callable<Integer> {
       return;
     }
     var r = last.get();
+    if (r.hasSealedPart() && !cipher.encrypts()) {
+      System.out.printf("verified  restore test %s at %s on %s (its tables and assertions are sealed)%n",
+          r.passed() ? "PASSED" : "FAILED", r.finishedAt(), r.sandbox());
+      return;
+    }
+    try {
+      r = ManifestSeal.openReport(r, cipher);
+    } catch (DataKeys.WrongKeyException e) {
+      System.out.printf("verified  unknown: %s%n", e.getMessage());
+      return;
+    }
     System.out.printf("verified  restore test %s at %s on %s: %d tables, %s rows, %d assertions (%s)%n",
         r.passed() ? "PASSED" : "FAILED", r.finishedAt(), r.sandbox(), r.tables().size(), Formats.count(r.rowsChecked()),
         r.assertions().size(), io.pgfleet.common.repository.RepositoryLayout.VERIFY_DIR

@@ -2,6 +2,7 @@ package io.pgfleet.cli;
 
 import io.pgfleet.common.crypto.ArtifactCipher;
 import io.pgfleet.common.crypto.DataKeys;
+import io.pgfleet.common.crypto.ManifestSeal;
 import io.pgfleet.common.manifest.Manifest;
 import io.pgfleet.common.repository.BackupLocks;
 import io.pgfleet.common.repository.BackupVerifier;
@@ -28,6 +29,8 @@ final class VerifyCommand implements Callable<Integer> {
     if (key != null) {
       try {
         cipher = ArtifactCipher.forBackup(m.encryption(), key, "backup " + m.backupId());
+        // Opening authenticates the manifest's sealed part too, and checks it against the clear artifact list.
+        m = ManifestSeal.open(m, cipher);
       } catch (DataKeys.WrongKeyException e) {
         throw new UserError(e.getMessage());
       }
@@ -40,7 +43,8 @@ final class VerifyCommand implements Callable<Integer> {
     if (r.ok()) {
       System.out.printf("backup %s OK: %d artifacts, %s checked%s%n", m.backupId(), r.checked(),
           Formats.bytes(r.bytes()), !m.encrypted() ? "" : cipher.encrypts() ? ", every encrypted chunk authenticated"
-              : " (encrypted: SHA-256 only; give its key to check every chunk's tag too)");
+              : " (encrypted: SHA-256 only; give its key to check every chunk's tag and the manifest's sealed"
+                  + " part too)");
       return 0;
     }
     for (BackupVerifier.Problem p : r.problems()) {

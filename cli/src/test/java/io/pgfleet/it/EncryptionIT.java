@@ -97,6 +97,26 @@ class EncryptionIT {
 
     List<String> found = plaintextIn(manifest(repo(), backupId).getParent(), true);
     assertThat(found).as("plaintext in an encrypted backup").isEmpty();
+    assertManifestSealed(manifest(repo(), backupId));
+
+    // Without the key: list, sizes and times work; show says what is sealed and how to give the key.
+    Cli.Result list = Cli.run("list", "--repo", repo().toString());
+    assertThat(list.exitCode()).as(list.err()).isZero();
+    assertThat(list.out()).contains(backupId).contains("sealed");
+    Cli.Result sealedShow = Cli.run("show", "--repo", repo().toString(), "--backup", backupId);
+    assertThat(sealedShow.exitCode()).as(sealedShow.err()).isZero();
+    assertThat(sealedShow.out()).contains("sealed", "--encryption-key-file", "PGFLEET_ENCRYPTION_KEY", keyId, "stored")
+        .doesNotContain("customers");
+    Cli.Result openShow = Cli.run("show", "--repo", repo().toString(), "--backup", backupId,
+        "--encryption-key-file", dir.resolve("key").toString());
+    assertThat(openShow.exitCode()).as(openShow.err()).isZero();
+    assertThat(openShow.out()).contains("app.customers", "bank.ledger", "source    PostgreSQL")
+        .doesNotContain("sealed ");
+    Cli.Result wrongShow = Cli.run("show", "--repo", repo().toString(), "--backup", backupId,
+        "--encryption-key-file", dir.resolve("wrong-key").toString());
+    assertThat(wrongShow.exitCode()).isEqualTo(1);
+    assertThat(wrongShow.errorLines()).hasSize(1);
+    assertThat(wrongShow.errorLines().get(0)).contains(keyId);
 
     Cli.Result v = Cli.run("verify", "--repo", repo().toString(), "--backup", backupId);
     assertThat(v.exitCode()).as(v.err()).isZero();
@@ -112,6 +132,77 @@ class EncryptionIT {
         PG.url(restored), "--encryption-key-file", dir.resolve("key").toString(), "--with-globals");
     assertThat(r.exitCode()).as(r.err()).isZero();
     DatabaseComparison.compare(PG, source, restored).assertEqual();
+
+    // A selective restore reads the tables from the sealed part.
+    String one = target("enc_one");
+    Cli.Result sel = Cli.run("restore", "--repo", repo().toString(), "--backup", backupId, "--target",
+        PG.url(one), "--encryption-key-file", dir.resolve("key").toString(), "--schema", "bank", "--no-owner");
+    assertThat(sel.exitCode()).as(sel.err()).isZero();
+    try (java.sql.Connection c = PG.connect(one); java.sql.Statement st = c.createStatement();
+         java.sql.ResultSet rs = st.executeQuery("SELECT (SELECT count(*) FROM bank.ledger),"
+             + " to_regclass('app.customers') IS NULL")) {
+      rs.next();
+      try (java.sql.Connection s = PG.connect(source); java.sql.Statement st2 = s.createStatement();
+           java.sql.ResultSet rs2 = st2.executeQuery("SELECT count(*) FROM bank.ledger")) {
+        rs2.next();
+        assertThat(rs.getLong(1)).isEqualTo(rs2.getLong(1));
+      }
+      assertThat(rs.getBoolean(2)).as("only schema bank restored").isTrue();
+    }
+
+    // A restore test reads the tables and digests to check from the sealed part too.
+    Cli.Result rt = Cli.run("restore-test", "--repo", repo().toString(), "--backup", backupId, "--sandbox",
+        PG.url("postgres"), "--scratch-prefix", "pgfleet_enc_rt_", "--encryption-key-file",
+        dir.resolve("key").toString());
+    assertThat(rt.exitCode()).as(rt.out() + rt.err()).isZero();
+    assertThat(rt.out()).contains("app.customers");
+    // Its stored result names no table either; show opens it with the key only.
+    Path verifyDir = manifest(repo(), backupId).resolveSibling("verify");
+    try (Stream<Path> results = Files.list(verifyDir)) {
+      for (Path result : results.toList()) {
+        String raw = Files.readString(result);
+        assertThat(JSON.readTree(raw).get("sealed").asText()).isNotEmpty();
+        for (String name : List.of("customers", "ledger", "\"app\"", "\"bank\"", "Ops-")) {
+          assertThat(raw).as(result + " names " + name).doesNotContain(name);
+        }
+      }
+    }
+    Cli.Result showTested = Cli.run("show", "--repo", repo().toString(), "--backup", backupId);
+    assertThat(showTested.out()).contains("restore test PASSED").contains("tables and assertions are sealed");
+    Cli.Result showTestedKey = Cli.run("show", "--repo", repo().toString(), "--backup", backupId,
+        "--encryption-key-file", dir.resolve("key").toString());
+    assertThat(showTestedKey.out()).containsPattern("restore test PASSED .* [1-9][0-9]* tables");
+  }
+
+  /**
+   * The stored manifest of an encrypted backup names no table, schema, column or row value, and keeps per-table
+   * numbers only in its sealed part; RESTORE.md (stored in the clear) names no table either.
+   */
+  private static void assertManifestSealed(Path manifestFile) throws Exception {
+    String raw = Files.readString(manifestFile);
+    String guide = Files.readString(manifestFile.resolveSibling("RESTORE.md"));
+    for (String name : List.of("\"app\"", "\"bank\"", "Ops-", "customers", "line_items", "measurements",
+        "vehicles", "trucks", "session_cache", "Mixed Case", "secrets", "tricky_text", "kitchen_sink", "ledger",
+        "accounts", "audit_log")) {
+      assertThat(raw).as("manifest names %s", name).doesNotContain(name);
+      assertThat(guide).as("RESTORE.md names %s", name).doesNotContain(name);
+    }
+    for (String value : PLAINTEXT) {
+      assertThat(raw).as("manifest holds %s", value).doesNotContain(value);
+    }
+    JsonNode m = JSON.readTree(raw);
+    assertThat(m.get("formatVersion").asInt()).isEqualTo(2);
+    assertThat(m.get("sealed").asText()).isNotEmpty();
+    assertThat(m.has("source")).isFalse();
+    assertThat(m.has("selection")).isFalse();
+    assertThat(m.get("data").size()).isPositive();
+    for (JsonNode a : m.get("data")) {
+      assertThat(a.has("table") || a.has("columns") || a.has("contentDigest") || a.has("chunk")).as(a.toString())
+          .isFalse();
+      assertThat(a.get("rows").asLong()).isZero();
+      assertThat(a.get("rawBytes").asLong()).isZero();
+      assertThat(a.get("bytes").asLong()).isPositive();
+    }
   }
 
   /** Without encryption the same check finds the values: the grep above can see plaintext where there is some. */
@@ -156,6 +247,12 @@ class EncryptionIT {
     assertThat(d.exitCode()).as(d.err()).isZero();
     String encryptedGuide = Files.readString(manifest(repo(), backupId).resolveSibling("RESTORE.md"));
     assertThat(encryptedGuide).contains("pgfleet decrypt", keyId, "pgfleet-data-key-v1");
+    JsonNode plainManifest = JSON.readTree(out.resolve("manifest.json").toFile());
+    assertThat(plainManifest.get("formatVersion").asInt()).isEqualTo(1);
+    assertThat(plainManifest.has("sealed")).isFalse();
+    assertThat(plainManifest.has("encryption")).isFalse();
+    assertThat(plainManifest.get("source").get("serverVersionNum").asInt()).isPositive();
+    assertThat(plainManifest.toString()).contains("customers").contains("ledger");
     String guided = target("enc_guide");
     BackupFiles.runRestoreGuide(out, guided, PG);
     DatabaseComparison.compare(PG, source, guided).assertEqual();
@@ -199,10 +296,45 @@ class EncryptionIT {
     Cli.Result shaOnly = Cli.run("verify", "--repo", repo().toString(), "--backup", backupId);
     assertThat(shaOnly.exitCode()).as(shaOnly.out() + shaOnly.err()).isZero();
     assertThat(shaOnly.out()).contains("SHA-256 only");
+    // With the key the forged SHA-256 no longer matches the one in the manifest's sealed part.
     Cli.Result withKey = Cli.run("verify", "--repo", repo().toString(), "--backup", backupId,
         "--encryption-key-file", dir.resolve("key").toString());
     assertThat(withKey.exitCode()).isEqualTo(1);
-    assertThat(withKey.err()).contains(entryKey).contains("does not decrypt");
+    assertThat(withKey.errorLines()).hasSize(1);
+    assertThat(withKey.errorLines().get(0)).contains(entryKey).contains("clear part was changed");
+  }
+
+  /** A byte flipped in the manifest's sealed part: readers with the key refuse it in one line; list still works. */
+  @Test
+  @Order(6)
+  void aTamperedSealedPartFailsClearly() throws Exception {
+    Cli.Result b = Cli.run("backup", PG.url(source), "--repo", repo().toString(), "--workers", "2",
+        "--kafka", TestKafka.bootstrapServers(), "--encryption-key-file", dir.resolve("key").toString());
+    assertThat(b.exitCode()).as(b.err()).isZero();
+    String id = b.out().trim();
+    Path manifestFile = manifest(repo(), id);
+    com.fasterxml.jackson.databind.node.ObjectNode doc =
+        (com.fasterxml.jackson.databind.node.ObjectNode) JSON.readTree(manifestFile.toFile());
+    byte[] sealed = Base64.getDecoder().decode(doc.get("sealed").asText());
+    sealed[sealed.length / 2] ^= 0x01;
+    doc.put("sealed", Base64.getEncoder().encodeToString(sealed));
+    Files.write(manifestFile, JSON.writerWithDefaultPrettyPrinter().writeValueAsBytes(doc));
+    for (String cmd : List.of("restore", "verify", "show", "decrypt")) {
+      List<String> args = new ArrayList<>(List.of(cmd, "--repo", repo().toString(), "--backup", id,
+          "--encryption-key-file", dir.resolve("key").toString()));
+      if (cmd.equals("restore")) {
+        args.addAll(List.of("--target", PG.url(target("enc_tamper"))));
+      } else if (cmd.equals("decrypt")) {
+        args.addAll(List.of("--out", dir.resolve("tampered-out").toString()));
+      }
+      Cli.Result r = Cli.run(args.toArray(String[]::new));
+      assertThat(r.exitCode()).as(cmd + ": " + r.out() + r.err()).isEqualTo(1);
+      assertThat(r.errorLines()).as(cmd).hasSize(1);
+      assertThat(r.errorLines().get(0)).as(cmd).contains(id).contains("sealed part fails authentication");
+    }
+    Cli.Result list = Cli.run("list", "--repo", repo().toString());
+    assertThat(list.exitCode()).as(list.err()).isZero();
+    assertThat(list.out()).contains(id);
   }
 
   private void expectCorrupt(String name) throws Exception {

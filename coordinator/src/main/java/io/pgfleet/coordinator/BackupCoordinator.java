@@ -2,6 +2,8 @@ package io.pgfleet.coordinator;
 
 import io.pgfleet.common.event.CloudEvent;
 import io.pgfleet.common.crypto.DataKeys;
+import io.pgfleet.common.crypto.ArtifactCipher;
+import io.pgfleet.common.crypto.ManifestSeal;
 import io.pgfleet.common.crypto.MasterKey;
 import io.pgfleet.common.event.EventPublisher;
 import io.pgfleet.common.manifest.BackupEncryption;
@@ -570,7 +572,11 @@ public final class BackupCoordinator {
       Manifest m = manifest(plan, run, finished, schemaArtifact, globalsArtifact, data, guideKey, guideSha,
           archiveArtifacts);
       String key = RepositoryLayout.manifestKey(plan.cluster(), plan.database(), plan.backupId());
-      if (!storage.createIfAbsent(key, Json.writePretty(m))) {
+      // An encrypted backup's manifest keeps what describes the client's data in its sealed part only; the run
+      // goes on with the full manifest (events, restore tests), which never leaves this process.
+      Manifest stored = m.encrypted() ? ManifestSeal.seal(m, ArtifactCipher.forBackup(m.encryption(),
+          options.encryptionKey(), "backup " + plan.backupId())) : m;
+      if (!storage.createIfAbsent(key, Json.writePretty(stored))) {
         throw new IllegalStateException("manifest " + key + " already exists: another writer committed backup "
             + plan.backupId());
       }
@@ -644,7 +650,7 @@ public final class BackupCoordinator {
     return new Manifest(Manifest.FORMAT_VERSION, plan.backupId(), plan.runId(), plan.cluster(), plan.database(),
         plan.source(), run.startedAt(), finished, options.pgfleetVersion(),
         archive != null ? List.of() : io.pgfleet.common.pg.Catalog.COPY_SESSION_SETTINGS, schema, globals, data,
-        guideKey, guideSha, archive, plan.tasks().get(0).header().encryption(), plan.selection());
+        guideKey, guideSha, archive, plan.tasks().get(0).header().encryption(), plan.selection(), null);
   }
 
 

@@ -29,6 +29,11 @@ public final class ArtifactCipher {
     return e == null ? NONE : DataKeys.unwrap(master, e, what);
   }
 
+  /** The backup's data key, for {@link ManifestSeal}; null when not encrypting. */
+  SecretKey dataKey() {
+    return dataKey;
+  }
+
   public boolean encrypts() {
     return dataKey != null;
   }

@@ -92,7 +92,10 @@ public final class DataKeys {
     }
   }
 
-  /** A missing, wrong or unusable key for an encrypted backup; the message is one line naming the key id. */
+  /**
+   * A missing, wrong or unusable key for an encrypted backup, or an encryption record or sealed manifest part that
+   * is damaged; the message is one line naming the backup (and the key id where a key is the problem).
+   */
   public static final class WrongKeyException extends Exception {
     public WrongKeyException(String message) {
       super(message);

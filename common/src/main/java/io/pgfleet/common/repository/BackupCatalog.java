@@ -35,13 +35,24 @@ public final class BackupCatalog {
     return result;
   }
 
+  /**
+   * One manifest as stored: an encrypted backup's may be sealed ({@link Manifest#hasSealedPart()}), which lists, sizes
+   * and retention need no key for; {@code ManifestSeal.open} gives the rest to a reader with the key.
+   */
   public Manifest read(String manifestKey) throws IOException {
+    Manifest m;
     try (InputStream in = storage.open(manifestKey)) {
-      return Json.read(in.readAllBytes(), Manifest.class);
+      m = Json.read(in.readAllBytes(), Manifest.class);
     } catch (com.fasterxml.jackson.core.JacksonException e) {
       throw new StorageException("manifest " + manifestKey + " in " + storage.describe() + " is not valid JSON ("
           + e.getOriginalMessage() + "): the backup it describes cannot be trusted");
     }
+    if (m.formatVersion() > Manifest.NEWEST_FORMAT_VERSION) {
+      throw new StorageException("manifest " + manifestKey + " in " + storage.describe() + " has format version "
+          + m.formatVersion() + ", newer than this pgfleet reads (up to " + Manifest.NEWEST_FORMAT_VERSION
+          + "): use a newer pgfleet");
+    }
+    return m;
   }
 
   /** Finds a backup by id, or the newest one for {@code latest} (optionally of one database). */

@@ -23,11 +23,51 @@ import java.util.Optional;
  * @param tables one check per table of the backup's table data, in manifest order
  * @param failures one line per failure, each naming the table, the assertion or the restore step that failed
  * @param timings milliseconds spent restoring, checking tables, running assertions, and in all
+ * @param sealed for an encrypted backup: base64 of {@code tables}, {@code assertions} and {@code failures}
+ *     ({@link SealedResults}, which name tables and hold row counts, digests and the assertions' SQL),
+ *     AES-256-GCM-sealed with the backup's data key (docs/repository-format.md); the report as stored
+ *     ({@link #write}) then has those three empty. Null for an unencrypted backup and in older reports
  */
 public record RestoreTestReport(String backupId, String cluster, String database, String kind, boolean passed,
     Instant startedAt, Instant finishedAt, String sandbox, String scratchDatabase, List<TableCheck> tables,
-    List<AssertionCheck> assertions, List<String> failures, Timings timings, String pgfleetVersion) {
+    List<AssertionCheck> assertions, List<String> failures, Timings timings, String pgfleetVersion, String sealed) {
   public static final String KIND = "restore-test";
+
+  public RestoreTestReport {
+    tables = tables == null ? List.of() : tables;
+    assertions = assertions == null ? List.of() : assertions;
+    failures = failures == null ? List.of() : failures;
+  }
+
+  /** What {@link #sealed} holds. */
+  public record SealedResults(List<TableCheck> tables, List<AssertionCheck> assertions, List<String> failures) {}
+
+  /** True when this report carries a sealed part (as stored, its tables, assertions and failures are then empty). */
+  public boolean hasSealedPart() {
+    return sealed != null;
+  }
+
+  public SealedResults sealedResults() {
+    return new SealedResults(tables, assertions, failures);
+  }
+
+  /** This report with {@code sealed} set; its own fields stay, until {@link #write} stores it without them. */
+  public RestoreTestReport withSealed(String sealed) {
+    return new RestoreTestReport(backupId, cluster, database, kind, passed, startedAt, finishedAt, sandbox,
+        scratchDatabase, tables, assertions, failures, timings, pgfleetVersion, sealed);
+  }
+
+  /** A stored report with what its sealed part held. */
+  public RestoreTestReport unsealedWith(SealedResults r) {
+    return new RestoreTestReport(backupId, cluster, database, kind, passed, startedAt, finishedAt, sandbox,
+        scratchDatabase, r.tables(), r.assertions(), r.failures(), timings, pgfleetVersion, null);
+  }
+
+  /** The report as stored: with a sealed part, its tables, assertions and failures only in there. */
+  public RestoreTestReport stored() {
+    return sealed == null ? this : new RestoreTestReport(backupId, cluster, database, kind, passed, startedAt,
+        finishedAt, sandbox, scratchDatabase, List.of(), List.of(), List.of(), timings, pgfleetVersion, sealed);
+  }
 
   /**
    * @param digest the digest of the restored rows read back, null when they could not be read
@@ -54,10 +94,10 @@ public record RestoreTestReport(String backupId, String cluster, String database
     return RepositoryLayout.verifyKey(cluster, database, backupId, finishedAt);
   }
 
-  /** Writes the result into its backup's folder and returns its key. */
+  /** Writes the result into its backup's folder ({@link #stored()}: sealed parts stay sealed) and returns its key. */
   public String write(Storage storage) throws IOException {
     String key = key();
-    storage.createIfAbsent(key, Json.writePretty(this));
+    storage.createIfAbsent(key, Json.writePretty(stored()));
     return key;
   }
 

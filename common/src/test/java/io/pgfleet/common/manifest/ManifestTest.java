@@ -28,7 +28,7 @@ class ManifestTest {
         new Manifest.SourceInfo("PostgreSQL 16.2", 160002, "00000003-0000001B-1", "0/16B3748", "UTF8",
             "en_US.UTF-8", "en_US.UTF-8", "backup", "7312345678901234567"),
         Instant.parse("2024-01-02T03:04:05.123456Z"), Instant.parse("2024-01-02T03:09:00Z"), "0.1.0-SNAPSHOT",
-        List.of("COPY ... TO STDOUT", "zstd level 3"), schema, globals, data, "RESTORE.md", "b".repeat(64), null, null, null);
+        List.of("COPY ... TO STDOUT", "zstd level 3"), schema, globals, data, "RESTORE.md", "b".repeat(64), null, null, null, null);
   }
 
   private static Manifest sample() {
@@ -87,7 +87,7 @@ class ManifestTest {
     Manifest partial = new Manifest(whole.formatVersion(), whole.backupId(), whole.runId(), whole.cluster(),
         whole.database(), whole.source(), whole.startedAt(), whole.finishedAt(), whole.pgfleetVersion(),
         whole.copySettings(), whole.schema(), whole.globals(), whole.data(), whole.restoreGuideKey(),
-        whole.restoreGuideSha256(), whole.archive(), whole.encryption(), f);
+        whole.restoreGuideSha256(), whole.archive(), whole.encryption(), f, null);
     String json = new String(Json.writePretty(partial), StandardCharsets.UTF_8);
     assertThat(json).contains("\"selection\"").contains("\"excludeTableData\" : [ \"audit_*\" ]")
         .doesNotContain("\"empty\" :");

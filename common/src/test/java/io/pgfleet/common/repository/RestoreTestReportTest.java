@@ -24,7 +24,7 @@ class RestoreTestReportTest {
             "0".repeat(31) + "a", "0".repeat(31) + (passed ? "a" : "b"), passed)),
         List.of(new RestoreTestReport.AssertionCheck("SELECT true", true, null)),
         passed ? List.of() : List.of("table \"public\".\"Orders\": content digest differs"),
-        new RestoreTestReport.Timings(3000, 1500, 10, 5000), "1.2.3");
+        new RestoreTestReport.Timings(3000, 1500, 10, 5000), "1.2.3", null);
   }
 
   @Test

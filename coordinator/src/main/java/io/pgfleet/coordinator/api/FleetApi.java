@@ -69,8 +69,13 @@ public interface FleetApi {
 
   record RunSummary(String runId, String state, Instant at, String reason) {}
 
+  /**
+   * @param tables distinct tables of the table data; null for an encrypted backup whose manifest's sealed part this
+   *     coordinator holds no key for (a rotated-out key)
+   * @param rows rows of the table data; null where {@code tables} is
+   */
   record BackupView(String backupId, String cluster, String database, Instant startedAt, Instant finishedAt,
-      long tables, long rows, long bytes, boolean encrypted, String archiveFormat) {}
+      Long tables, Long rows, long bytes, boolean encrypted, String archiveFormat) {}
 
   /**
    * @param state QUEUED (waiting for admission), RUNNING, COMPLETED or FAILED

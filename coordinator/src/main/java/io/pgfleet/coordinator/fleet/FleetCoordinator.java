@@ -2,6 +2,7 @@ package io.pgfleet.coordinator.fleet;
 
 import io.pgfleet.common.config.CronSchedule;
 import io.pgfleet.common.config.FleetConfig;
+import io.pgfleet.common.crypto.ManifestSeal;
 import io.pgfleet.common.crypto.MasterKey;
 import io.pgfleet.common.event.EventPublisher;
 import io.pgfleet.common.event.EventTypes;
@@ -239,7 +240,10 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
         restoreTests = new RestoreTestScheduler(vertx, storage, config.restoreTests(), restoreTester, events,
             io.micrometer.core.instrument.Metrics.globalRegistry, instanceId());
       }
-      vertx.executeBlocking(() -> new BackupCatalog(storage).list(), false).compose(manifests -> {
+      // Sealed manifests are opened where this coordinator holds their key, for the tables and rows of the API's
+      // views; one under another key still lists, with its times and sizes.
+      vertx.executeBlocking(() -> new BackupCatalog(storage).list().stream()
+          .map(m -> ManifestSeal.openIfPossible(m, settings.encryptionKey())).toList(), false).compose(manifests -> {
         Map<String, Manifest> newest = new HashMap<>();
         for (Manifest m : manifests) {
           lastBackup.merge(m.cluster() + "/" + m.database(), view(m),
@@ -441,7 +445,8 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
     vertx.executeBlocking(() -> {
       Optional<ObjectInfo> manifest = storage.stat(prefix + RepositoryLayout.MANIFEST);
       if (manifest.isPresent()) {
-        return new BackupCatalog(storage).read(prefix + RepositoryLayout.MANIFEST);
+        return ManifestSeal.openIfPossible(new BackupCatalog(storage).read(prefix + RepositoryLayout.MANIFEST),
+            settings.encryptionKey());
       }
       removeObjects(prefix);
       return null;
@@ -857,7 +862,7 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
       List<BackupView> found = new ArrayList<>();
       for (ObjectInfo o : storage.list(prefix)) {
         if (o.key().endsWith("/" + RepositoryLayout.MANIFEST)) {
-          found.add(view(catalog.read(o.key())));
+          found.add(view(ManifestSeal.openIfPossible(catalog.read(o.key()), settings.encryptionKey())));
         }
       }
       found.sort(Comparator.comparing(BackupView::backupId).reversed());
@@ -995,8 +1000,9 @@ public final class FleetCoordinator implements FleetApi, ScheduledDatabases {
   }
 
   private static BackupView view(Manifest m) {
-    return new BackupView(m.backupId(), m.cluster(), m.database(), m.startedAt(), m.finishedAt(), m.tableCount(),
-        m.totalRows(), m.totalBytes(), m.encrypted(), m.archiveMode() ? m.archive().format() : null);
+    return new BackupView(m.backupId(), m.cluster(), m.database(), m.startedAt(), m.finishedAt(),
+        m.hasSealedPart() ? null : m.tableCount(), m.hasSealedPart() ? null : m.totalRows(), m.totalBytes(),
+        m.encrypted(), m.archiveMode() ? m.archive().format() : null);
   }
 
   static String json(Object o) {

@@ -123,9 +123,8 @@ public final class RestoreGuide {
   public static String renderEncrypted(Manifest m) {
     StringBuilder sb = new StringBuilder();
     sb.append("# Restoring backup ").append(m.backupId()).append(" (encrypted)\n\n");
-    sb.append("Database `").append(m.database()).append("` of cluster `").append(m.cluster())
-        .append("`, PostgreSQL ").append(m.source().serverVersion()).append(", snapshot `")
-        .append(m.source().snapshot()).append("` at WAL ").append(m.source().walLsn()).append(".\n\n");
+    // This file is stored in the clear: it names nothing the manifest seals (no server details, no tables).
+    sb.append("Database `").append(m.database()).append("` of cluster `").append(m.cluster()).append("`.\n\n");
     sb.append("Every artifact of this backup is encrypted (`").append(m.encryption().format())
         .append("`) with a data key wrapped by the master key with id `").append(m.encryption().keyId())
         .append("` (the first 8 bytes of the SHA-256 of the 32-byte key, hex). The standard tools cannot read the"
@@ -155,6 +154,11 @@ public final class RestoreGuide {
         + " failing tag means the file is damaged, truncated or reordered: stop.\n");
     sb.append("4. The concatenated plaintext is the file described in docs/repository-format.md (for `data/` a zstd"
         + " frame of COPY text, for `schema.*.dump` a pg_dump custom archive, for `globals.*.sql` SQL).\n");
+    sb.append("5. The manifest's tables, row counts, digests, source and selection are in its `sealed` field:"
+        + " base64-decode it; nonce = bytes 0-11, the rest ciphertext and 16-byte tag. AES-256-GCM-decrypt with"
+        + " the data key, AAD the ASCII bytes `pgfleet-sealed-manifest-v1:` followed by the backup id (`")
+        .append(m.backupId()).append("`): JSON holding `source`, `selection`, `archiveArgs` and per artifact"
+            + " (by `key`) its `table`, `columns`, `rows`, `rawBytes`, `contentDigest` and `chunk`.\n");
     return sb.toString();
   }
 

@@ -125,6 +125,6 @@ final class InMemoryFleet implements FleetApi {
   }
 
   private static BackupView backup() {
-    return new BackupView(BACKUP_ID, "prod-eu", "orders", T0, T0.plusSeconds(300), 12, 1000, 1 << 18, true, "zstd");
+    return new BackupView(BACKUP_ID, "prod-eu", "orders", T0, T0.plusSeconds(300), 12L, 1000L, 1 << 18, true, "zstd");
   }
 }

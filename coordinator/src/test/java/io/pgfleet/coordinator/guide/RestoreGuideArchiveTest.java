@@ -19,7 +19,7 @@ class RestoreGuideArchiveTest {
         new Manifest.SourceInfo("15.20", 150020, "00000003-0000001B-1", "0/16B3748", "UTF8", "C", "C", "postgres",
             null),
         Instant.parse("2024-01-02T03:04:05Z"), Instant.parse("2024-01-02T03:05:05Z"), "dev", List.of(), null,
-        null, List.of(), "RESTORE.md", null, archive, null, null);
+        null, List.of(), "RESTORE.md", null, archive, null, null, null);
   }
 
   @Test

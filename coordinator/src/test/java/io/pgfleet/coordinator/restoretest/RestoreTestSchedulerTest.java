@@ -65,6 +65,6 @@ class RestoreTestSchedulerTest {
       throws Exception {
     new RestoreTestReport(backupId, "main", db, RestoreTestReport.KIND, passed, at.minusSeconds(1), at, "h:5432",
         "x", List.of(), List.of(), passed ? List.of() : List.of("restore: failed"),
-        new RestoreTestReport.Timings(0, 0, 0, 1000), "dev").write(s);
+        new RestoreTestReport.Timings(0, 0, 0, 1000), "dev", null).write(s);
   }
 }

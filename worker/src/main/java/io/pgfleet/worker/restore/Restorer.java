@@ -13,6 +13,7 @@ import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.crypto.ArtifactCipher;
 import io.pgfleet.common.crypto.DataKeys;
 import io.pgfleet.common.crypto.DecryptingInputStream;
+import io.pgfleet.common.crypto.ManifestSeal;
 import io.pgfleet.common.crypto.MasterKey;
 import io.pgfleet.common.stream.Sha256Counter;
 import java.io.FilterInputStream;
@@ -113,13 +114,17 @@ public final class Restorer {
         + " checksums and every step)";
   }
 
-  public Result restore(Manifest m, PgConnectionInfo target, Options options) throws RestoreException {
-    if (m.archiveMode()) {
-      throw new RestoreException(archiveModeMessage(m));
+  /** @param stored the manifest as read from the repository: an encrypted backup's sealed part is opened here */
+  public Result restore(Manifest stored, PgConnectionInfo target, Options options) throws RestoreException {
+    if (stored.archiveMode()) {
+      throw new RestoreException(archiveModeMessage(stored));
     }
+    Manifest m;
     try {
-      // Before anything touches the target: a missing or wrong key fails with nothing created.
-      cipher = ArtifactCipher.forBackup(m.encryption(), encryptionKey, "backup " + m.backupId());
+      // Before anything touches the target: a missing or wrong key, or a damaged sealed part, fails with nothing
+      // created.
+      cipher = ArtifactCipher.forBackup(stored.encryption(), encryptionKey, "backup " + stored.backupId());
+      m = ManifestSeal.open(stored, cipher);
     } catch (DataKeys.WrongKeyException e) {
       throw new RestoreException(e.getMessage());
     }

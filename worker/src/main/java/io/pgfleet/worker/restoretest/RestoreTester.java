@@ -1,5 +1,8 @@
 package io.pgfleet.worker.restoretest;
 
+import io.pgfleet.common.crypto.ArtifactCipher;
+import io.pgfleet.common.crypto.DataKeys;
+import io.pgfleet.common.crypto.ManifestSeal;
 import io.pgfleet.common.crypto.MasterKey;
 import io.pgfleet.common.manifest.ArtifactEntry;
 import io.pgfleet.common.manifest.Manifest;
@@ -73,8 +76,19 @@ public final class RestoreTester {
    * @param timeout the whole test's bound, null for none: when it passes the scratch database is dropped under the
    *     restore, which then fails, and the test fails naming the timeout
    */
-  public RestoreTestReport test(Manifest m, PgConnectionInfo sandbox, String scratchPrefix, List<String> assertions,
-      Duration timeout) {
+  public RestoreTestReport test(Manifest stored, PgConnectionInfo sandbox, String scratchPrefix,
+      List<String> assertions, Duration timeout) {
+    // The tables to check are in an encrypted backup's sealed part: without its key the test fails, naming it.
+    Manifest opened = stored;
+    ArtifactCipher cipher = ArtifactCipher.NONE;
+    String unopened = null;
+    try {
+      cipher = ArtifactCipher.forBackup(stored.encryption(), key, "backup " + stored.backupId());
+      opened = ManifestSeal.open(stored, cipher);
+    } catch (DataKeys.WrongKeyException e) {
+      unopened = "restore: " + e.getMessage();
+    }
+    Manifest m = opened;
     Instant startedAt = Instant.now();
     long t0 = System.nanoTime();
     String scratch = scratchDatabase(scratchPrefix, m.backupId());
@@ -104,7 +118,10 @@ public final class RestoreTester {
       }
       dropDatabase(admin, scratch);
       long r0 = System.nanoTime();
-      boolean restored = restore(m, target, failures);
+      if (unopened != null) {
+        failures.add(unopened);
+      }
+      boolean restored = unopened == null && restore(m, target, failures);
       restoreMillis = millisSince(r0);
       if (restored) {
         long c0 = System.nanoTime();
@@ -129,9 +146,12 @@ public final class RestoreTester {
       failures.add(0, "timed out after " + timeout + " (the scratch database was dropped under the test)");
     }
     Instant finishedAt = Instant.now();
-    return new RestoreTestReport(m.backupId(), m.cluster(), m.database(), RestoreTestReport.KIND, failures.isEmpty(),
-        startedAt, finishedAt, admin.endpoint(), scratch, tables, checks, List.copyOf(failures),
-        new RestoreTestReport.Timings(restoreMillis, checkMillis, assertMillis, millisSince(t0)), pgfleetVersion);
+    RestoreTestReport r = new RestoreTestReport(m.backupId(), m.cluster(), m.database(), RestoreTestReport.KIND,
+        failures.isEmpty(), startedAt, finishedAt, admin.endpoint(), scratch, tables, checks, List.copyOf(failures),
+        new RestoreTestReport.Timings(restoreMillis, checkMillis, assertMillis, millisSince(t0)), pgfleetVersion,
+        null);
+    // An encrypted backup's result names its tables and assertions only in its sealed part once written.
+    return ManifestSeal.sealReport(r, cipher);
   }
 
   private boolean restore(Manifest m, PgConnectionInfo target, List<String> failures) {
