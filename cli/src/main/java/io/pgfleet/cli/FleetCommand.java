@@ -50,7 +50,7 @@ abstract class FleetCommand implements Callable<Integer> {
         throw new UserError("configuration " + config + ": kafka.bootstrapServers is not set: a " + what()
             + " joins a fleet through an external Kafka; use 'pgfleet standalone' for the embedded broker");
       }
-      storage = Repositories.forWriting(c.repository().url());
+      storage = Repositories.forWriting(c.repository().url(), FleetSetup.resilience(c));
     } catch (ConfigException e) {
       throw new UserError(problems(e));
     }

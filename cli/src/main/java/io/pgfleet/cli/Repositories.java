@@ -1,6 +1,7 @@
 package io.pgfleet.cli;
 
 import io.pgfleet.common.storage.FileSystemStorage;
+import io.pgfleet.common.storage.ResilientStorage;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.common.storage.StorageException;
 import io.pgfleet.storage.gcs.GcsLocation;
@@ -16,7 +17,22 @@ import java.nio.file.Path;
 final class Repositories {
   private Repositories() {}
 
+  /** The repository behind its resilience layer (retries with backoff, a circuit breaker): see ResilientStorage. */
   static Storage forWriting(String repo) {
+    return forWriting(repo, ResilientStorage.Settings.DEFAULT);
+  }
+
+  /** As {@link #forWriting(String)}, with the retry and circuit settings of a fleet's configuration. */
+  static Storage forWriting(String repo, ResilientStorage.Settings settings) {
+    return ResilientStorage.wrap(openForWriting(repo), settings);
+  }
+
+  /** The repository behind its resilience layer, for reading. */
+  static Storage forReading(String repo) {
+    return ResilientStorage.wrap(openForReading(repo));
+  }
+
+  private static Storage openForWriting(String repo) {
     if (isS3(repo)) {
       S3Storage s = s3(repo);
       return checked(s, s::checkWritable);
@@ -35,7 +51,7 @@ final class Repositories {
     }
   }
 
-  static Storage forReading(String repo) {
+  private static Storage openForReading(String repo) {
     if (isS3(repo)) {
       S3Storage s = s3(repo);
       return checked(s, s::checkReadable);

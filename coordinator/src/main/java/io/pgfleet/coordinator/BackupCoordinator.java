@@ -117,6 +117,10 @@ public final class BackupCoordinator {
   /** Failed runs waiting, at most {@link #DRAIN_MILLIS}, for their tasks in flight to end before the cleanup. */
   private final Map<String, Draining> draining = new HashMap<>();
   private static final long DRAIN_MILLIS = 5000;
+  /** Waits before each further cleanup of a failed run: 5 s, doubling up to 2 min, about 30 min in all. */
+  private static final long CLEANUP_FIRST_DELAY_MS = 5_000;
+  private static final long CLEANUP_MAX_DELAY_MS = 120_000;
+  private static final int CLEANUP_ATTEMPTS = 20;
 
   /**
    * Runs that ended, for a while: a duplicate execution of one of their tasks (redelivered after a worker died,
@@ -700,29 +704,62 @@ public final class BackupCoordinator {
         plan.database(), reason);
     vertx.executeBlocking(() -> {
       run.holder().close();
-      String prefix = RepositoryLayout.backupPrefix(plan.cluster(), plan.database(), plan.backupId());
-      if (storage.stat(prefix + RepositoryLayout.MANIFEST).isPresent()) {
-        // A manifest is there (written by this run before a later step failed, or by another writer): its
-        // objects belong to a backup and stay.
-        return null;
-      }
-      for (ObjectInfo o : storage.list(prefix)) {
-        if (!o.key().endsWith("/" + RepositoryLayout.MANIFEST)) {
-          storage.delete(o.key());
-        }
-      }
-      storage.removeIncomplete(prefix);
+      removeUnfinished(plan);
       return null;
     }, false).onComplete(x -> {
       finished.put(plan.runId(), new Finished(RepositoryLayout.backupPrefix(plan.cluster(), plan.database(),
           plan.backupId()), null));
       if (x.failed()) {
-        LOG.warn("run {}: cleanup after failure incomplete: {}", plan.runId(), x.cause().toString());
+        // Typically the repository is what failed the run (its circuit is open): the objects the run committed
+        // before the outage are removed once it answers again, so a failed run leaves nothing behind.
+        retryCleanup(plan, 1, x.cause());
       }
       events.publish(EventTypes.BACKUP_FAILED, plan.cluster(), plan.database(), plan.runId(), plan.backupId(), null,
           new Payloads.BackupFailed(plan.backupId(), reason, category))
           .onComplete(y -> run.promise().tryFail(new BackupFailedException(reason, retryable)));
     });
+  }
+
+  /** Removes a failed run's objects, unless a manifest made them a backup. */
+  private void removeUnfinished(BackupPlan plan) throws java.io.IOException {
+    String prefix = RepositoryLayout.backupPrefix(plan.cluster(), plan.database(), plan.backupId());
+    if (storage.stat(prefix + RepositoryLayout.MANIFEST).isPresent()) {
+      // A manifest is there (written by this run before a later step failed, or by another writer): its
+      // objects belong to a backup and stay.
+      return;
+    }
+    for (ObjectInfo o : storage.list(prefix)) {
+      if (!o.key().endsWith("/" + RepositoryLayout.MANIFEST)) {
+        storage.delete(o.key());
+      }
+    }
+    storage.removeIncomplete(prefix);
+  }
+
+  /**
+   * Tries the cleanup of a failed run again later, until it succeeds: its repository may be unavailable for a while
+   * (an open circuit). Only in this coordinator's memory: one that stops meanwhile leaves the objects behind.
+   */
+  private void retryCleanup(BackupPlan plan, int attempt, Throwable last) {
+    if (attempt >= CLEANUP_ATTEMPTS) {
+      LOG.error("run {}: giving up removing the objects of failed backup {} after {} attempts ({}); they stay"
+          + " under {} until removed by hand", plan.runId(), plan.backupId(), attempt, last.toString(),
+          RepositoryLayout.backupPrefix(plan.cluster(), plan.database(), plan.backupId()));
+      return;
+    }
+    long delay = Math.min(CLEANUP_MAX_DELAY_MS, CLEANUP_FIRST_DELAY_MS << Math.min(attempt - 1, 10));
+    LOG.warn("run {}: cleanup after failure incomplete, trying again in {} s: {}", plan.runId(), delay / 1000,
+        last.toString());
+    vertx.setTimer(delay, id -> vertx.executeBlocking(() -> {
+      removeUnfinished(plan);
+      return null;
+    }, false).onComplete(x -> {
+      if (x.failed()) {
+        retryCleanup(plan, attempt + 1, x.cause());
+      } else {
+        LOG.info("run {}: objects of failed backup {} removed", plan.runId(), plan.backupId());
+      }
+    }));
   }
 
   private static void report(BackupRun run) {

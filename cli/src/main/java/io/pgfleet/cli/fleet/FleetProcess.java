@@ -8,6 +8,7 @@ import io.pgfleet.common.kafka.Topics;
 import io.pgfleet.common.metrics.ProcessMetrics;
 import io.pgfleet.common.pg.ClusterDirectory;
 import io.pgfleet.common.pg.PgTools;
+import io.pgfleet.common.storage.ResilientStorage;
 import io.pgfleet.common.storage.Storage;
 import io.pgfleet.coordinator.api.ApiServer;
 import io.pgfleet.coordinator.dispatch.TaskDispatcher;
@@ -53,7 +54,12 @@ public final class FleetProcess implements AutoCloseable {
     this.vertx = vertx;
   }
 
-  public static FleetProcess start(FleetConfig config, Storage storage, Options o) throws Exception {
+  /**
+   * @param repository the repository; its resilience layer ({@link ResilientStorage}: retries with backoff, one
+   *     circuit breaker per repository shared by the coordinator and the workers of this process) is added here
+   */
+  public static FleetProcess start(FleetConfig config, Storage repository, Options o) throws Exception {
+    Storage storage = ResilientStorage.wrap(repository, FleetSetup.resilience(config));
     // Every secret first: a missing variable or file stops the process before anything starts.
     ClusterDirectory clusters = FleetSetup.clusters(config);
     MasterKey key = FleetSetup.encryptionKey(config);

@@ -9,6 +9,7 @@ import io.pgfleet.common.kafka.Topics;
 import io.pgfleet.common.pg.ClusterDirectory;
 import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.pg.PgTools;
+import io.pgfleet.common.storage.ResilientStorage;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -75,6 +76,12 @@ public final class FleetSetup {
     } catch (MasterKey.InvalidKeyException e) {
       throw new ConfigException("repository.encryptionKey: " + e.getMessage());
     }
+  }
+
+  /** The repository's retry and circuit-breaker settings ({@code repository.retry}, {@code repository.circuit}). */
+  public static ResilientStorage.Settings resilience(FleetConfig c) {
+    return c.repository() == null || c.repository().resilience() == null ? ResilientStorage.Settings.DEFAULT
+        : c.repository().resilience();
   }
 
   public static PgTools tools(FleetConfig c) {

@@ -148,7 +148,16 @@ public record FleetConfig(Kafka kafka, Repository repository, List<Cluster> clus
    * @param encryptionKey the master key (base64 or hex, as {@code --encryption-key-file} reads it), or null for
    *     backups stored in the clear
    */
-  public record Repository(String url, SecretRef encryptionKey) {}
+  /**
+   * @param resilience retries with backoff and the circuit breaker of the repository (see
+   *     {@link io.pgfleet.common.storage.ResilientStorage})
+   */
+  public record Repository(String url, SecretRef encryptionKey,
+      io.pgfleet.common.storage.ResilientStorage.Settings resilience) {
+    public Repository(String url, SecretRef encryptionKey) {
+      this(url, encryptionKey, io.pgfleet.common.storage.ResilientStorage.Settings.DEFAULT);
+    }
+  }
 
   /**
    * @param name the cluster's name in the repository, events and API: 1-64 of [A-Za-z0-9_-]

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLMapper;
 import io.pgfleet.common.config.ConfigReader.Section;
+import io.pgfleet.common.storage.ResilientStorage;
 import io.pgfleet.common.task.DumpFilter;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -43,7 +44,9 @@ public final class FleetConfigLoader {
   private static final Pattern SCRATCH_PREFIX = Pattern.compile("[a-z_][a-z0-9_]{0,30}");
   static final List<String> KAFKA_KEYS =
       List.of("bootstrapServers", "properties", "secretProperties", "taskPartitions", "replication");
-  static final List<String> REPOSITORY_KEYS = List.of("url", "encryptionKey");
+  static final List<String> REPOSITORY_KEYS = List.of("url", "encryptionKey", "retry", "circuit");
+  static final List<String> RETRY_KEYS = List.of("maxAttempts", "firstBackoff", "maxBackoff");
+  static final List<String> CIRCUIT_KEYS = List.of("failuresToOpen", "openFor", "probes");
   static final List<String> CLUSTER_KEYS =
       List.of("name", "host", "port", "sslmode", "sslrootcert", "user", "password", "databases", "schedule", "limits");
   static final List<String> DATABASES_KEYS = List.of("include", "exclude", "list", "filters");
@@ -215,7 +218,25 @@ public final class FleetConfigLoader {
         }
       }
     }
-    return new FleetConfig.Repository(url, s.secret("encryptionKey", "encryption key"));
+    return new FleetConfig.Repository(url, s.secret("encryptionKey", "encryption key"), resilience(reader, s));
+  }
+
+  /** repository.retry and repository.circuit: see docs/configuration.md and docs/RELIABILITY-storage.md. */
+  private static ResilientStorage.Settings resilience(ConfigReader reader, Section repository) {
+    ResilientStorage.Settings d = ResilientStorage.Settings.DEFAULT;
+    Section retry = repository.section("retry", RETRY_KEYS);
+    Section circuit = repository.section("circuit", CIRCUIT_KEYS);
+    int attempts = (int) retry.integer("maxAttempts", d.maxAttempts(), 1, 20);
+    Duration first = retry.duration("firstBackoff", d.firstBackoff());
+    Duration max = retry.duration("maxBackoff", d.maxBackoff());
+    if (first.compareTo(max) > 0) {
+      reader.problem(retry.path("maxBackoff"), "must not be shorter than firstBackoff (" + first.toMillis() + " ms)");
+      max = first;
+    }
+    int failures = (int) circuit.integer("failuresToOpen", d.failuresToOpen(), 1, 1000);
+    Duration openFor = circuit.duration("openFor", d.openFor());
+    int probes = (int) circuit.integer("probes", d.probes(), 1, 100);
+    return new ResilientStorage.Settings(attempts, first, max, failures, openFor, probes);
   }
 
   private static List<FleetConfig.Cluster> clusters(ConfigReader reader, Section top) {

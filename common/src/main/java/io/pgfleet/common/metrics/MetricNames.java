@@ -30,6 +30,7 @@ public final class MetricNames {
   public static final String RETENTION_DELETED = "pgfleet.retention.deleted";
   public static final String ALERTS_SENT = "pgfleet.alerts.sent";
   public static final String STORAGE_RETRIES = "pgfleet.storage.retries";
+  public static final String STORAGE_CIRCUIT_OPEN = "pgfleet.storage.circuit.open";
   // Worker.
   public static final String WORKER_SLOTS = "pgfleet.worker.slots";
   public static final String WORKER_BUSY = "pgfleet.worker.busy";
@@ -63,6 +64,8 @@ public final class MetricNames {
           "Alert messages a webhook accepted"),
       new Metric(STORAGE_RETRIES, "pgfleet_storage_retries_total", "counter", List.of("backend"),
           "Storage operations retried after a transient error"),
+      new Metric(STORAGE_CIRCUIT_OPEN, "pgfleet_storage_circuit_open", "gauge", List.of("backend"),
+          "Repositories of the backend whose circuit is open or probing (calls fail at once): 0 when all answer"),
       new Metric(WORKER_SLOTS, "pgfleet_worker_slots", "gauge", List.of("worker"), "The worker's task slots"),
       new Metric(WORKER_BUSY, "pgfleet_worker_busy", "gauge", List.of("worker"), "The worker's slots running a task"),
       new Metric(WORKER_TASKS, "pgfleet_worker_tasks_total", "counter", List.of("worker", "kind", "outcome"),

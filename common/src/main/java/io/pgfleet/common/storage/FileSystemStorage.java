@@ -118,12 +118,30 @@ public final class FileSystemStorage implements Storage {
         out.write(b, off, len);
       }
 
+      private IOException broken;
+
       @Override
       public void commit() throws IOException {
-        out.flush();
-        ch.force(true);
-        out.close();
-        closed = true;
+        // Safe to call again after a failure (the resilience layer retries a commit): a failed flush may have lost
+        // buffered bytes, so only the rename is ever repeated.
+        if (committed) {
+          return;
+        }
+        if (broken != null) {
+          throw new StorageException("object " + key + " cannot be committed: writing it failed ("
+              + broken.getMessage() + "); write it again", broken);
+        }
+        if (!closed) {
+          try {
+            out.flush();
+            ch.force(true);
+            out.close();
+          } catch (IOException e) {
+            broken = e;
+            throw e;
+          }
+          closed = true;
+        }
         Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
         committed = true;
       }

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import static org.junit.jupiter.params.provider.Arguments.arguments;
 
 import io.pgfleet.common.pg.PgConnectionInfo;
+import io.pgfleet.common.storage.ResilientStorage;
 import io.pgfleet.common.task.DumpFilter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -136,6 +137,17 @@ class FleetConfigLoaderTest {
   }
 
   @Test
+  void repositoryRetryAndCircuitSettingsAreReadWithDefaultsForWhatIsLeftOut() {
+    FleetConfig c = parse(MINIMAL.replace("url: /var/backups/pgfleet", """
+        url: /var/backups/pgfleet
+          retry: {maxAttempts: 3, firstBackoff: 200ms}
+          circuit: {failuresToOpen: 20, openFor: 1m}"""));
+    assertThat(c.repository().resilience()).isEqualTo(new ResilientStorage.Settings(3, Duration.ofMillis(200),
+        Duration.ofSeconds(8), 20, Duration.ofMinutes(1), 2));
+    assertThat(parse(MINIMAL).repository().resilience()).isEqualTo(ResilientStorage.Settings.DEFAULT);
+  }
+
+  @Test
   void minimalConfigGetsEveryDefault() {
     FleetConfig c = parse(MINIMAL);
     assertThat(c.kafka()).isEqualTo(new FleetConfig.Kafka(null, Map.of(), Map.of(), 48, (short) 1));
@@ -237,7 +249,17 @@ class FleetConfigLoaderTest {
         arguments(MINIMAL + "worker: {slots: 65}", "worker.slots", "between 1 and 64"),
         arguments(MINIMAL + "worker: {zstdLevel: 22}", "worker.zstdLevel", "between 1 and 19"),
         arguments(MINIMAL + "worker: {id: 'a b'}", "worker.id", "'a b' is not valid"),
-        arguments(MINIMAL + "pgBinDirs: /usr/bin", "pgBinDirs", "expected a list of strings"));
+        arguments(MINIMAL + "pgBinDirs: /usr/bin", "pgBinDirs", "expected a list of strings"),
+        arguments(MINIMAL.replace("url: /var/backups/pgfleet", "url: /r\n  retry: {maxAttempts: 0}"),
+            "repository.retry.maxAttempts", "between 1 and 20"),
+        arguments(MINIMAL.replace("url: /var/backups/pgfleet", "url: /r\n  retry: {firstBackoff: 2s, maxBackoff: 1s}"),
+            "repository.retry.maxBackoff", "must not be shorter than firstBackoff"),
+        arguments(MINIMAL.replace("url: /var/backups/pgfleet", "url: /r\n  retry: {attempts: 3}"),
+            "repository.retry.attempts", "unknown key"),
+        arguments(MINIMAL.replace("url: /var/backups/pgfleet", "url: /r\n  circuit: {openFor: 0s}"),
+            "repository.circuit.openFor", "longer than zero"),
+        arguments(MINIMAL.replace("url: /var/backups/pgfleet", "url: /r\n  circuit: {failuresToOpen: 0}"),
+            "repository.circuit.failuresToOpen", "between 1 and 1000"));
   }
 
   @ParameterizedTest(name = "{1}: {2}")

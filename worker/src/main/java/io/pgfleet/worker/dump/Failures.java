@@ -2,6 +2,7 @@ package io.pgfleet.worker.dump;
 
 import io.pgfleet.common.pg.PgConnectionInfo;
 import io.pgfleet.common.pg.PgErrors;
+import io.pgfleet.common.storage.RepositoryUnavailableException;
 import java.io.IOException;
 import java.sql.SQLException;
 
@@ -25,6 +26,13 @@ final class Failures {
       return new TaskFailure(what + ": " + PgErrors.describe(s, target), retryable, e);
     }
     if (e instanceof IOException) {
+      for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+        if (c instanceof RepositoryUnavailableException) {
+          // The repository's circuit is open: another attempt now fails the same way at once and only burns the
+          // task's attempts. The run fails (category storage); the next scheduled run finds the repository back.
+          return new TaskFailure(what + ": " + PgErrors.oneLine(String.valueOf(c.getMessage())), false, e);
+        }
+      }
       Throwable c = e.getCause();
       if (c instanceof SQLException s) {
         return classify(what, s, target);
