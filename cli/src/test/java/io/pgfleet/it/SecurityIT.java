@@ -347,7 +347,10 @@ class SecurityIT {
   void tlsFromTheUrlVerifiesTheServerAndMisconfigurationsFailWithOneLine() throws Exception {
     Path tlsRepo = dir.resolve("a/b/c/tls-repo");
     // Not the fleet's broker: a CLI backup with --kafka publishes to the same task topic and worker group as any
-    // fleet on that broker, whose workers do not know the CLI's cluster (see the report of this test's author).
+    // fleet on that broker, whose workers do not know the CLI's cluster; the CLI refuses a fleet's broker.
+    Cli.Result refused = cli("backup", verified.url(APP_DB), "--repo", tlsRepo.toString(), "--workers", "1",
+        "--kafka", kafka.bootstrapServers());
+    assertOneLine(refused, kafka.bootstrapServers(), "is used by a pgfleet fleet");
     Cli.Result ok = cli("backup", verified.url(APP_DB), "--repo", tlsRepo.toString(), "--workers", "1",
         "--kafka", TestKafka.bootstrapServers(), "--encryption-key-file", keyFile.toString());
     assertThat(ok.exitCode()).as(ok.err()).isZero();

@@ -56,6 +56,9 @@ public final class Standalone implements AutoCloseable {
     Vertx vertx = null;
     try {
       Topics.ensure(kafka, new Topics.Layout(o.taskPartitions(), 4, (short) 1));
+      if (externalKafka != null) {
+        refuseAFleetsBroker(kafka);
+      }
       vertx = Vertx.vertx();
       BackupCoordinator coordinator = new BackupCoordinator(vertx, kafka, storage, clusters,
           BackupCoordinator.Options.defaults(o.pgfleetVersion()).withPlan(o.plan())
@@ -89,6 +92,20 @@ public final class Standalone implements AutoCloseable {
         embedded.close();
       }
       throw e;
+    }
+  }
+
+  /**
+   * A fleet's workers consume the same task topic in the same group: they would take this run's tasks and fail
+   * them for a cluster they do not know. A running fleet has a coordinator in its group; refuse its broker.
+   */
+  private static void refuseAFleetsBroker(KafkaSettings kafka) throws Exception {
+    int coordinators = Topics.groupMembers(kafka, Topics.COORDINATOR_GROUP);
+    if (coordinators > 0) {
+      throw new io.pgfleet.cli.UserError("Kafka at " + kafka.bootstrapServers() + " is used by a pgfleet fleet ("
+          + coordinators + " coordinator(s) in group " + Topics.COORDINATOR_GROUP + "), whose workers would take"
+          + " this backup's tasks: ask the fleet for it (POST /api/v1/clusters/{cluster}/databases/{database}"
+          + "/backups) or give --kafka a broker no fleet uses");
     }
   }
 

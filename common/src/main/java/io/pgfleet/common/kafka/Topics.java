@@ -25,6 +25,8 @@ public final class Topics {
   public static final String WORKER_GROUP = "pgfleet-workers";
   /** One partition, never written: the coordinator whose group member owns it is the leader. */
   public static final String COORDINATORS = "pgfleet.coordinators";
+  /** The consumer group of fleet coordinators on {@link #COORDINATORS}. */
+  public static final String COORDINATOR_GROUP = "pgfleet-coordinators";
 
   private Topics() {}
 
@@ -81,6 +83,21 @@ public final class Topics {
       Map<org.apache.kafka.common.TopicPartition, Long> ends = new HashMap<>();
       admin.listOffsets(specs).all().get(30, TimeUnit.SECONDS).forEach((tp, info) -> ends.put(tp, info.offset()));
       return ends;
+    }
+  }
+
+  /** How many members the consumer group has now (0 for a group that is empty or unknown to the broker). */
+  public static int groupMembers(KafkaSettings kafka, String group) throws Exception {
+    Properties p = new Properties();
+    p.putAll(kafka.clientProperties());
+    try (Admin admin = Admin.create(p)) {
+      return admin.describeConsumerGroups(List.of(group)).all().get(30, TimeUnit.SECONDS).get(group).members()
+          .size();
+    } catch (ExecutionException e) {
+      if (e.getCause() instanceof org.apache.kafka.common.errors.GroupIdNotFoundException) {
+        return 0;
+      }
+      throw e;
     }
   }
 

@@ -25,7 +25,7 @@ import org.slf4j.LoggerFactory;
  */
 final class LeaderElection {
   private static final Logger LOG = LoggerFactory.getLogger(LeaderElection.class);
-  static final String GROUP = "pgfleet-coordinators";
+  static final String GROUP = Topics.COORDINATOR_GROUP;
 
   private final Vertx vertx;
   private final KafkaSettings kafka;
