@@ -209,14 +209,17 @@ public final class GcsStorage implements Storage {
   @Override
   public ObjectWriter create(String key) throws IOException {
     BlobInfo info = BlobInfo.newBuilder(blobId(key)).setContentType("application/octet-stream").build();
-    WriteChannel channel;
+    WriteChannel opened;
     try {
-      channel = retry.call(() -> gcs.writer(info));
+      opened = retry.call(() -> gcs.writer(info));
     } catch (IOException | RuntimeException e) {
       throw mapped("writing", key, e);
     }
-    channel.setChunkSize(options.chunkSize());
+    opened.setChunkSize(options.chunkSize());
     return new ObjectWriter() {
+      // Dropped on commit and on close: the client's channel keeps its chunk buffer (chunkSize bytes) for as long as
+      // it is reachable, and a caller may hold a finished writer longer than the upload.
+      private WriteChannel channel = opened;
       private boolean committed;
       private boolean failed;
 
@@ -227,8 +230,8 @@ public final class GcsStorage implements Storage {
 
       @Override
       public void write(byte[] b, int off, int len) throws IOException {
-        if (committed) {
-          throw new IOException("object " + key + " was already committed");
+        if (committed || channel == null) {
+          throw new IOException("object " + key + " was already " + (committed ? "committed" : "closed"));
         }
         ByteBuffer buf = ByteBuffer.wrap(b, off, len);
         try {
@@ -243,12 +246,17 @@ public final class GcsStorage implements Storage {
 
       @Override
       public void commit() throws IOException {
-        if (failed) {
-          throw new StorageException("object " + key + " cannot be committed: an earlier write failed");
+        if (committed) {
+          return;
+        }
+        if (failed || channel == null) {
+          throw new StorageException("object " + key + " cannot be committed: "
+              + (failed ? "an earlier write failed" : "its writer was closed"));
         }
         try {
           channel.close(); // finalizes the resumable session: the object appears now, whole
           committed = true;
+          channel = null;
         } catch (IOException | RuntimeException e) {
           failed = true;
           throw mapped("committing", key, e);
@@ -258,6 +266,7 @@ public final class GcsStorage implements Storage {
       @Override
       public void close() {
         // Not committed: the session is abandoned, never finalized, so nothing appears at the key.
+        channel = null;
       }
     };
   }

@@ -1,6 +1,6 @@
 package io.pgfleet.worker.restore;
 
-import com.github.luben.zstd.ZstdInputStream;
+import com.github.luben.zstd.ZstdInputStreamNoFinalizer;
 import io.pgfleet.common.manifest.ArtifactEntry;
 import io.pgfleet.common.manifest.Manifest;
 import io.pgfleet.common.pg.Catalog;
@@ -763,9 +763,11 @@ public final class Restorer {
       MessageDigest sha = Sha256Counter.newSha256();
       long rows;
       DigestingInput digesting = new DigestingInput(storage.open(m.objectKey(a.key())), sha);
-      ZstdInputStream z = null;
+      // No finalizer (closed below): a finalizable stream would keep the storage stream and its buffers reachable
+      // after the load, until the finalizer thread and an old-generation collection had run.
+      ZstdInputStreamNoFinalizer z = null;
       try {
-        z = new ZstdInputStream(cipher.decrypt(digesting, a.key()));
+        z = new ZstdInputStreamNoFinalizer(cipher.decrypt(digesting, a.key()));
         rows = c.unwrap(PGConnection.class).getCopyAPI().copyIn(copy, z, 1 << 16);
         digesting.transferTo(OutputStream.nullOutputStream());
       } catch (IOException | SQLException e) {
