@@ -32,7 +32,15 @@ public final class EmbeddedKafka implements AutoCloseable {
         .setConfigProp("auto.create.topics.enable", "false")
         .setDeleteOnClose(true)
         .build();
-    // The storage formatter prints to System.out, which is the CLI's result channel (the backup id): mute it.
+    startQuietly(cluster);
+    return new EmbeddedKafka(cluster);
+  }
+
+  /**
+   * Formats and starts a test-kit cluster and waits for its brokers; closes it if that fails. The storage formatter
+   * prints to System.out, which is the CLI's result channel (the backup id): it is muted meanwhile.
+   */
+  public static void startQuietly(KafkaClusterTestKit cluster) throws Exception {
     java.io.PrintStream stdout = System.out;
     System.setOut(new java.io.PrintStream(java.io.OutputStream.nullOutputStream()));
     try {
@@ -45,7 +53,6 @@ public final class EmbeddedKafka implements AutoCloseable {
     } finally {
       System.setOut(stdout);
     }
-    return new EmbeddedKafka(cluster);
   }
 
   public String bootstrapServers() {

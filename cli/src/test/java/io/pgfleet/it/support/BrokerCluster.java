@@ -1,7 +1,6 @@
 package io.pgfleet.it.support;
 
-import java.io.OutputStream;
-import java.io.PrintStream;
+import io.pgfleet.cli.standalone.EmbeddedKafka;
 import java.nio.file.Files;
 import java.util.Map;
 import java.util.Properties;
@@ -42,18 +41,7 @@ public final class BrokerCluster implements AutoCloseable {
         .setConfigProp("auto.create.topics.enable", "false")
         .setDeleteOnClose(true)
         .build();
-    PrintStream stdout = System.out;
-    System.setOut(new PrintStream(OutputStream.nullOutputStream()));
-    try {
-      cluster.format();
-      cluster.startup();
-      cluster.waitForReadyBrokers();
-    } catch (Exception e) {
-      cluster.close();
-      throw e;
-    } finally {
-      System.setOut(stdout);
-    }
+    EmbeddedKafka.startQuietly(cluster);
     return new BrokerCluster(cluster);
   }
 
