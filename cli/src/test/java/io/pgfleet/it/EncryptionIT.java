@@ -133,10 +133,11 @@ class EncryptionIT {
     assertThat(r.exitCode()).as(r.err()).isZero();
     DatabaseComparison.compare(PG, source, restored).assertEqual();
 
-    // A selective restore reads the tables from the sealed part.
+    // A selective restore reads the tables from the sealed part; its key comes from a command (the KMS hook).
     String one = target("enc_one");
     Cli.Result sel = Cli.run("restore", "--repo", repo().toString(), "--backup", backupId, "--target",
-        PG.url(one), "--encryption-key-file", dir.resolve("key").toString(), "--schema", "bank", "--no-owner");
+        PG.url(one), "--encryption-key-command", "cat '" + dir.resolve("key") + "'", "--schema", "bank",
+        "--no-owner");
     assertThat(sel.exitCode()).as(sel.err()).isZero();
     try (java.sql.Connection c = PG.connect(one); java.sql.Statement st = c.createStatement();
          java.sql.ResultSet rs = st.executeQuery("SELECT (SELECT count(*) FROM bank.ledger),"
@@ -235,6 +236,12 @@ class EncryptionIT {
     assertThat(bad.exitCode()).isEqualTo(1);
     assertThat(bad.errorLines()).hasSize(1);
     assertThat(bad.errorLines().get(0)).contains("no-such-file");
+    Cli.Result kms = Cli.run("restore", "--repo", repo().toString(), "--backup", backupId, "--target", PG.url(t),
+        "--encryption-key-command", "echo 'AccessDeniedException: kms:Decrypt not allowed' >&2; exit 254");
+    assertThat(kms.exitCode()).isEqualTo(1);
+    assertThat(kms.errorLines()).hasSize(1);
+    assertThat(kms.errorLines().get(0)).isEqualTo("pgfleet: error: secret command 'echo' exited with 254:"
+        + " AccessDeniedException: kms:Decrypt not allowed; run it by hand to see why");
   }
 
   /** decrypt, then RESTORE.md's shell blocks in --out, with psql, pg_restore and zstd only. */

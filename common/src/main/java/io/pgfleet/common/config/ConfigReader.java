@@ -24,7 +24,7 @@ final class ConfigReader {
   private static final Pattern PLAIN_KEY = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   private static final Pattern ENV_NAME = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
   private static final Pattern DURATION = Pattern.compile("(\\d+)\\s*(ms|s|m|h|d)");
-  private static final String SECRET_SHAPE = "{env: VARIABLE} or {file: PATH}";
+  private static final String SECRET_SHAPE = "{env: VARIABLE}, {file: PATH} or {command: [PROGRAM, ARG...]}";
 
   private final Path baseDir;
   private final List<String> problems = new ArrayList<>();
@@ -339,7 +339,7 @@ final class ConfigReader {
       }
       return null;
     }
-    List<String> keys = List.of("env", "file");
+    List<String> keys = List.of("env", "file", "command");
     boolean unknown = false;
     for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
       String key = it.next();
@@ -350,15 +350,20 @@ final class ConfigReader {
     }
     boolean hasEnv = !absent(n.get("env"));
     boolean hasFile = !absent(n.get("file"));
-    if (hasEnv && hasFile) {
-      problem(path, "give exactly one of env or file, not both");
+    boolean hasCommand = !absent(n.get("command"));
+    int given = (hasEnv ? 1 : 0) + (hasFile ? 1 : 0) + (hasCommand ? 1 : 0);
+    if (given > 1) {
+      problem(path, "give exactly one of env, file or command, not " + given);
       return null;
     }
-    if (!hasEnv && !hasFile) {
+    if (given == 0) {
       if (!unknown) {
-        problem(path, "give one of env or file: " + SECRET_SHAPE);
+        problem(path, "give one of env, file or command: " + SECRET_SHAPE);
       }
       return null;
+    }
+    if (hasCommand) {
+      return secretCommand(child(path, "command"), n.get("command"));
     }
     JsonNode v = hasEnv ? n.get("env") : n.get("file");
     String p = child(path, hasEnv ? "env" : "file");
@@ -376,6 +381,31 @@ final class ConfigReader {
     }
     Path file = resolve(p, text);
     return file == null ? null : new FleetConfig.SecretRef(null, file);
+  }
+
+  /** A list of arguments (run as they are), or one string (run by /bin/sh -c). */
+  private FleetConfig.SecretRef secretCommand(String p, JsonNode c) {
+    List<String> argv = new java.util.ArrayList<>();
+    if (c.isTextual()) {
+      if (c.asText().isBlank()) {
+        problem(p, "expected a program and its arguments, e.g. [aws, kms, decrypt, ...], or one shell command line");
+        return null;
+      }
+      argv.addAll(List.of("/bin/sh", "-c", c.asText()));
+    } else if (c.isArray() && !c.isEmpty()) {
+      for (int i = 0; i < c.size(); i++) {
+        JsonNode a = c.get(i);
+        if (!a.isValueNode() || a.isNull() || (i == 0 && a.asText().isBlank())) {
+          problem(p + "[" + i + "]", i == 0 ? "expected the program's name or path" : "expected a string");
+          return null;
+        }
+        argv.add(a.asText());
+      }
+    } else {
+      problem(p, "expected a program and its arguments, e.g. [aws, kms, decrypt, ...], or one shell command line");
+      return null;
+    }
+    return new FleetConfig.SecretRef(null, null, List.copyOf(argv));
   }
 
   Path resolve(String path, String text) {

@@ -119,15 +119,23 @@ public record FleetConfig(Kafka kafka, Repository repository, List<Cluster> clus
     }
   }
 
-  /** A secret given by reference: exactly one of an environment variable name or a file path. */
-  public record SecretRef(String env, Path file) {
-    /** Reads the secret now; the message of the exception names the variable or file, never the value. */
+  /**
+   * A secret given by reference: exactly one of an environment variable name, a file path, or a command that prints
+   * it (the hook for a key management service or a vault: {@link SecretCommand}).
+   */
+  public record SecretRef(String env, Path file, List<String> command) {
+    public SecretRef(String env, Path file) {
+      this(env, file, null);
+    }
+
+    /** Reads the secret now; the message of the exception names the variable, file or program, never the value. */
     public String resolve() {
       return SecretRefs.resolve(this);
     }
 
     public String describe() {
-      return env != null ? "environment variable " + env : "file " + file;
+      return env != null ? "environment variable " + env
+          : file != null ? "file " + file : "command '" + SecretCommand.program(command) + "'";
     }
   }
 

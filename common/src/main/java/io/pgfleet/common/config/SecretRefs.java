@@ -9,6 +9,13 @@ final class SecretRefs {
   private SecretRefs() {}
 
   static String resolve(FleetConfig.SecretRef ref) {
+    if (ref.command() != null) {
+      try {
+        return SecretCommand.run(ref.command(), SecretCommand.TIMEOUT);
+      } catch (SecretCommand.FailedException e) {
+        throw new ConfigException(e.getMessage());
+      }
+    }
     if (ref.env() != null) {
       String v = System.getenv(ref.env());
       if (v == null || v.isEmpty()) {
