@@ -32,12 +32,22 @@ public final class FleetProcesses implements AutoCloseable {
 
   /** Starts {@code pgfleet <args>} as process {@code name}. */
   public Process start(String name, String... args) throws IOException {
+    return start(name, List.of(), args);
+  }
+
+  /**
+   * Starts {@code pgfleet <args>} as process {@code name}, with {@code jvmOptions} after the defaults
+   * ({@code -Xmx256m -XX:+UseSerialGC -XX:TieredStopAtLevel=1}), so a later {@code -Xmx} or a GC log wins.
+   */
+  public Process start(String name, List<String> jvmOptions, String... args) throws IOException {
     Path jar = Path.of("target", "pgfleet.jar");
     if (!Files.isRegularFile(jar)) {
       throw new IllegalStateException(jar.toAbsolutePath() + " is missing: the ITs run after `mvn package`");
     }
     List<String> cmd = new ArrayList<>(List.of(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-        "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-jar", jar.toString(), "--verbose"));
+        "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1"));
+    cmd.addAll(jvmOptions);
+    cmd.addAll(List.of("-jar", jar.toString(), "--verbose"));
     cmd.addAll(List.of(args));
     Path log = logDir.resolve(name + ".log");
     ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true)
@@ -108,6 +118,16 @@ public final class FleetProcesses implements AutoCloseable {
     Process p = processes.get(name);
     p.destroyForcibly();
     p.waitFor();
+  }
+
+  /** The operating system's process id, for tools such as {@code jcmd}. */
+  public long pid(String name) {
+    return processes.get(name).pid();
+  }
+
+  /** The directory the processes log to. */
+  public Path logDir() {
+    return logDir;
   }
 
   public boolean alive(String name) {
