@@ -60,7 +60,7 @@ import org.junit.jupiter.api.Test;
  * old-generation garbage not yet collected, so it is an upper bound of the live data), and the live set measured by
  * full collections ({@code jcmd GC.run}, twice in a row) before, every 10 s during, and after the wave. It also
  * samples {@code /metrics} ({@code jvm_memory_used_bytes{area="heap"}} summed over the pools) every second, for
- * comparison. The numbers go to the test output and to {@code target/load-report.txt}; docs/RELIABILITY-load.md
+ * comparison. The numbers go to the test output and to {@code target/load-report.txt}; docs/RELIABILITY.md ("Load")
  * has them from several runs.
  */
 class LoadIT {

@@ -76,7 +76,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  * repository; no row in plaintext in the repository; a database named {@code ../x} with tables named like paths
  * round-trips without one object key derived from a table name and nothing written outside the repository; every
  * /api/v1 operation of the served OpenAPI document refuses a missing or wrong token; TLS misconfigurations fail
- * with one line naming the server and what to do. docs/RELIABILITY-security.md maps each property to its check.
+ * with one line naming the server and what to do. docs/RELIABILITY.md ("Security") maps each property to its check.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class SecurityIT {

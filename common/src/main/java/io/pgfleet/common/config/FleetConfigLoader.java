@@ -221,7 +221,7 @@ public final class FleetConfigLoader {
     return new FleetConfig.Repository(url, s.secret("encryptionKey", "encryption key"), resilience(reader, s));
   }
 
-  /** repository.retry and repository.circuit: see docs/configuration.md and docs/RELIABILITY-storage.md. */
+  /** repository.retry and repository.circuit: see docs/configuration.md and docs/RELIABILITY.md ("Storage outages"). */
   private static ResilientStorage.Settings resilience(ConfigReader reader, Section repository) {
     ResilientStorage.Settings d = ResilientStorage.Settings.DEFAULT;
     Section retry = repository.section("retry", RETRY_KEYS);
