@@ -10,6 +10,7 @@ import io.pgfleet.common.event.EventTypes;
 import io.pgfleet.common.event.Payloads;
 import io.pgfleet.common.kafka.Topics;
 import io.pgfleet.common.storage.FileSystemStorage;
+import io.pgfleet.it.support.Backends;
 import io.pgfleet.it.support.Cli;
 import io.pgfleet.it.support.DatabaseComparison;
 import io.pgfleet.it.support.EventLog;
@@ -35,7 +36,6 @@ import javax.management.MBeanServer;
 import javax.management.ObjectName;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.MemberDescription;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,12 +65,6 @@ class LongTaskIT {
         st.execute("INSERT INTO small" + i + " SELECT g, 'n' || g FROM generate_series(1, 1000) g");
       }
     }
-  }
-
-  private static void signal(String sig, int pid) throws Exception {
-    Process p = new ProcessBuilder("kill", "-" + sig, Integer.toString(pid)).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor()).as("kill -" + sig + " " + pid + ": " + out).isZero();
   }
 
   private static void lap(String what, long t0) {
@@ -147,8 +141,7 @@ class LongTaskIT {
 
   @Test
   void aTaskManyTimesLongerThanTheGroupTimeoutsCausesNoRebalanceAndRunsOnce() throws Exception {
-    Assumptions.assumeTrue(PG.host().equals("127.0.0.1") || PG.host().equals("localhost"),
-        "the server must run on this machine to freeze one of its processes; " + PG + " does not");
+    Backends.assumeLocal(PG);
     String db = PG.uniqueDbName("longtask");
     fill(db);
     String restored = db + "_r";
@@ -169,24 +162,14 @@ class LongTaskIT {
         assertThat(rebalancesBefore).as("rebalance counts of the workers' consumers").hasSize(2);
 
         String runId = OneDatabaseFleet.backupNow(fleet, db);
-        int pid = 0;
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (pid == 0 && System.currentTimeMillis() < deadline) {
-          try (Statement st = observer.createStatement();
-               ResultSet rs = st.executeQuery("SELECT pid FROM pg_stat_activity WHERE datname = '" + db
-                   + "' AND application_name = 'pgfleet-worker' AND query ILIKE 'COPY%big%' AND state = 'active'")) {
-            pid = rs.next() ? rs.getInt(1) : 0;
-          }
-          Thread.sleep(pid == 0 ? 20 : 0);
-        }
-        assertThat(pid).as("the backend copying big").isPositive();
+        int pid = Backends.awaitCopy(observer, db, "big", Duration.ofSeconds(60));
         // The COPY stops for 35 s, more than five session timeouts and five poll intervals; the task goes on.
         Instant frozenAt = Instant.now();
-        signal("STOP", pid);
+        Backends.signal("STOP", pid);
         try {
           Thread.sleep(35_000);
         } finally {
-          signal("CONT", pid);
+          Backends.signal("CONT", pid);
         }
         Instant thawedAt = Instant.now();
         events.await("the run to end", Duration.ofSeconds(90), evs -> evs.stream().anyMatch(e ->

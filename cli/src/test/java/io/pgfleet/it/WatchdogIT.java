@@ -9,6 +9,7 @@ import io.pgfleet.common.event.CloudEvent;
 import io.pgfleet.common.event.EventTypes;
 import io.pgfleet.common.event.Payloads;
 import io.pgfleet.common.storage.FileSystemStorage;
+import io.pgfleet.it.support.Backends;
 import io.pgfleet.it.support.EventLog;
 import io.pgfleet.it.support.OneDatabaseFleet;
 import io.pgfleet.it.support.TestPostgres;
@@ -32,16 +33,9 @@ class WatchdogIT {
   @TempDir
   Path dir;
 
-  private static void signal(String sig, int pid) throws Exception {
-    Process p = new ProcessBuilder("kill", "-" + sig, Integer.toString(pid)).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes());
-    assertThat(p.waitFor()).as("kill -" + sig + " " + pid + ": " + out).isZero();
-  }
-
   @Test
   void aTaskThatMakesNoProgressIsStoppedByTheWatchdogAndRetried() throws Exception {
-    org.junit.jupiter.api.Assumptions.assumeTrue(PG.host().equals("127.0.0.1") || PG.host().equals("localhost"),
-        "the server must run on this machine to freeze one of its processes; " + PG + " does not");
+    Backends.assumeLocal(PG);
     String db = PG.uniqueDbName("watchdog");
     PG.createDatabase(db);
     try (Connection c = PG.connect(db); Statement st = c.createStatement()) {
@@ -62,23 +56,13 @@ class WatchdogIT {
         String runId = OneDatabaseFleet.backupNow(fleet, db);
         // The COPY of big is running: freeze its backend (SIGSTOP), as a server stuck in I/O would be. The worker
         // stays alive and keeps reporting; only its counters stop.
-        int pid = 0;
-        long deadline = System.currentTimeMillis() + 60_000;
-        while (pid == 0 && System.currentTimeMillis() < deadline) {
-          try (Statement st = locker.createStatement();
-               java.sql.ResultSet rs = st.executeQuery("SELECT pid FROM pg_stat_activity WHERE datname = '" + db
-                   + "' AND application_name = 'pgfleet-worker' AND query ILIKE 'COPY%big%' AND state = 'active'")) {
-            pid = rs.next() ? rs.getInt(1) : 0;
-          }
-          Thread.sleep(pid == 0 ? 20 : 0);
-        }
-        assertThat(pid).as("the backend copying big").isPositive();
-        signal("STOP", pid);
+        int pid = Backends.awaitCopy(locker, db, "big", Duration.ofSeconds(60));
+        Backends.signal("STOP", pid);
         try {
           // The watchdog asks the server to cancel; a frozen backend takes the cancel when it runs again.
           Thread.sleep(5000);
         } finally {
-          signal("CONT", pid);
+          Backends.signal("CONT", pid);
         }
         events.await("the watchdog to stop the task", Duration.ofSeconds(60), evs -> evs.stream().anyMatch(e ->
             runId.equals(e.runid()) && EventTypes.TASK_FAILED.equals(e.type())

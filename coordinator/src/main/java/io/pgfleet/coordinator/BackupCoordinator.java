@@ -250,7 +250,9 @@ public final class BackupCoordinator {
       Future<Void> said = events == null ? Future.succeededFuture()
           : events.publish(EventTypes.BACKUP_FAILED, cluster, database, runId, backupId, null,
               new Payloads.BackupFailed(backupId, "cannot start the backup: " + reason, Payloads.BackupFailed.DATABASE));
-      return said.transform(x -> Future.<BackupRun>failedFuture(new BackupFailedException(reason)));
+      // The server full (too many connections), restarting or out of reach: a later run may well succeed.
+      boolean retryable = io.pgfleet.common.pg.PgErrors.isTransient(e);
+      return said.transform(x -> Future.<BackupRun>failedFuture(new BackupFailedException(reason, retryable)));
     })
         .compose(run -> {
           Promise<BackupOutcome> p = Promise.promise();
@@ -349,6 +351,10 @@ public final class BackupCoordinator {
    * The current attempt of a task ended without completing: its partition is free again, and the task is queued
    * as a new attempt while the failure is retryable and attempts remain, or else the run fails with the reason.
    */
+  /** The wait before a failed task's next attempt: doubling from the first, at most the max. */
+  static final long RETRY_FIRST_DELAY_MS = 1000;
+  static final long RETRY_MAX_DELAY_MS = 30_000;
+
   /** What a worker's failure says when the run's exported snapshot no longer exists (see worker Failures). */
   static final String SNAPSHOT_GONE = "the run's snapshot no longer exists";
 
@@ -365,9 +371,11 @@ public final class BackupCoordinator {
       return;
     }
     if (retryable && attempt < options.maxAttempts()) {
-      LOG.warn("run {}: {} failed (attempt {}), retrying: {}", run.plan().runId(), t.task().describe(), attempt,
-          reason);
-      run.retry(t, attempt + 1);
+      // Backoff: what failed (a server out of connections, a storage hiccup) gets a moment before the next try.
+      long delay = Math.min(RETRY_MAX_DELAY_MS, RETRY_FIRST_DELAY_MS << Math.min(attempt - 1, 10));
+      LOG.warn("run {}: {} failed (attempt {}), retrying in {} ms: {}", run.plan().runId(), t.task().describe(),
+          attempt, delay, reason);
+      run.retry(t, attempt + 1, System.currentTimeMillis() + delay);
     } else {
       fail(run, t.task().describe() + " failed" + (retryable ? " after " + attempt + " attempts" : "") + ": "
           + reason, t.task().header().taskId(), false, category);

@@ -94,8 +94,8 @@ public final class Worker {
   private final SchemaDumper schemas;
   private final GlobalsDumper globals;
   private final ArchiveDumper archives;
-  /** Warm snapshot sessions between the tasks of a run, closed 3 s after their last use. */
-  private final SessionPool sessions = new SessionPool(3000);
+  /** Warm snapshot sessions between the tasks of a run, closed 3 s after their last use; one per slot at most. */
+  private final SessionPool sessions;
   private long evictTimer = -1;
   private KafkaProducer<String, String> producer;
   private EventPublisher events;
@@ -110,6 +110,7 @@ public final class Worker {
     this.kafka = kafka;
     this.clusters = clusters;
     this.options = options;
+    this.sessions = new SessionPool(3000, options.slots());
     this.tables = new TableDumper(storage, options.zstdLevel(), sessions);
     this.schemas = new SchemaDumper(storage, tools);
     this.globals = new GlobalsDumper(storage, tools);

@@ -96,6 +96,22 @@ public final class PgErrors {
     return oneLine(e.getMessage());
   }
 
+  /**
+   * Whether a failure is the server being out of reach or out of resources for now, so that trying again later
+   * may succeed: a connection failure (SQLSTATE class 08), insufficient resources (53: too many connections, out of
+   * memory or disk), or a server shutting down or starting up (57P01, 57P02, 57P03). Walks the causes.
+   */
+  public static boolean isTransient(Throwable t) {
+    for (Throwable c = t; c != null; c = c.getCause() == c ? null : c.getCause()) {
+      if (c instanceof java.sql.SQLException s && s.getSQLState() != null) {
+        String state = s.getSQLState();
+        return state.startsWith("08") || state.startsWith("53") || state.equals("57P01") || state.equals("57P02")
+            || state.equals("57P03");
+      }
+    }
+    return false;
+  }
+
   public static String oneLine(String s) {
     if (s == null) {
       return "";

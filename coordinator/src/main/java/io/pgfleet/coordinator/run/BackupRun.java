@@ -26,6 +26,8 @@ public final class BackupRun {
     private long publishedAt;
     private long lastHeardAt;
     private long firstStartedAt;
+    /** A retried task is not published before this time (the retry's backoff). */
+    private long notBefore;
     private ArtifactEntry artifact;
     private java.util.List<ArtifactEntry> files;
     private long rows;
@@ -165,20 +167,31 @@ public final class BackupRun {
     return tasks.values();
   }
 
-  /** The next task to publish, largest first as planned; marks it published. */
+  /**
+   * The next task to publish, largest first as planned, skipping retries still in their backoff; marks it
+   * published. Null when none is ready.
+   */
   public Task nextToPublish() {
-    Task t = pending.poll();
-    if (t != null) {
+    long now = System.currentTimeMillis();
+    for (java.util.Iterator<Task> it = pending.iterator(); it.hasNext(); ) {
+      Task t = it.next();
       TaskState s = tasks.get(t.header().taskId());
+      if (s.notBefore > now) {
+        continue;
+      }
+      it.remove();
       s.task = t;
       s.status = Status.PUBLISHED;
-      s.publishedAt = System.currentTimeMillis();
+      s.publishedAt = now;
+      return t;
     }
-    return t;
+    return null;
   }
 
+  /** True when a task is ready to publish now (pending, and not a retry still in its backoff). */
   public boolean hasPending() {
-    return !pending.isEmpty();
+    long now = System.currentTimeMillis();
+    return pending.stream().anyMatch(t -> tasks.get(t.header().taskId()).notBefore <= now);
   }
 
   public int pendingCount() {
@@ -192,6 +205,12 @@ public final class BackupRun {
 
   /** Queues the task again as a new attempt, ahead of tasks not yet published. */
   public void retry(TaskState s, int attempt) {
+    retry(s, attempt, 0);
+  }
+
+  /** As {@link #retry(TaskState, int)}, not to be published before {@code notBeforeMillis}. */
+  public void retry(TaskState s, int attempt, long notBeforeMillis) {
+    s.notBefore = notBeforeMillis;
     s.task = s.task.withAttempt(attempt);
     s.status = Status.PENDING;
     s.firstStartedAt = 0;

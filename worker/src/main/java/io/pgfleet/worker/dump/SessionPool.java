@@ -25,10 +25,17 @@ public final class SessionPool implements AutoCloseable {
 
   private final Map<Key, Deque<Idle>> idle = new HashMap<>();
   private final long keepMillis;
+  private final int maxIdle;
   private boolean closed;
 
-  public SessionPool(long keepMillis) {
+  /**
+   * @param keepMillis how long an idle session is kept
+   * @param maxIdle how many idle sessions at most, over all runs (the worker's slots): many short runs in a row
+   *     would otherwise leave a session each for the keep time, and a server's connection limit is shared
+   */
+  public SessionPool(long keepMillis, int maxIdle) {
     this.keepMillis = keepMillis;
+    this.maxIdle = maxIdle;
   }
 
   private static Key key(PgConnectionInfo target, String snapshot) {
@@ -58,14 +65,48 @@ public final class SessionPool implements AutoCloseable {
 
   /** Takes back a session whose last task succeeded; it stays in its snapshot's transaction. */
   public void giveBack(PgConnectionInfo target, String snapshot, Connection c) {
+    Connection evicted = null;
     synchronized (this) {
       if (!closed) {
         idle.computeIfAbsent(key(target, snapshot), x -> new ArrayDeque<>())
             .addLast(new Idle(c, System.currentTimeMillis()));
-        return;
+        if (idleCountLocked() > maxIdle) {
+          evicted = pollOldest();
+        }
+        if (evicted == null) {
+          return;
+        }
+      } else {
+        evicted = c;
       }
     }
-    end(c);
+    end(evicted);
+  }
+
+  /** Removes and returns the session idle the longest, over all snapshots. */
+  private Connection pollOldest() {
+    Key oldest = null;
+    long since = Long.MAX_VALUE;
+    for (Map.Entry<Key, Deque<Idle>> e : idle.entrySet()) {
+      Idle first = e.getValue().peekFirst();
+      if (first != null && first.since() < since) {
+        since = first.since();
+        oldest = e.getKey();
+      }
+    }
+    if (oldest == null) {
+      return null;
+    }
+    Deque<Idle> q = idle.get(oldest);
+    Connection c = q.pollFirst().connection();
+    if (q.isEmpty()) {
+      idle.remove(oldest);
+    }
+    return c;
+  }
+
+  private int idleCountLocked() {
+    return idle.values().stream().mapToInt(Deque::size).sum();
   }
 
   /** Closes sessions idle longer than the keep time; call it every second or so, off the event loop. */
@@ -87,7 +128,7 @@ public final class SessionPool implements AutoCloseable {
   }
 
   public synchronized int idleCount() {
-    return idle.values().stream().mapToInt(Deque::size).sum();
+    return idleCountLocked();
   }
 
   private static void end(Connection c) {
