@@ -1,6 +1,7 @@
 package io.pgfleet.it.support;
 
 import io.pgfleet.common.storage.ObjectInfo;
+import io.pgfleet.common.storage.ForwardingObjectWriter;
 import io.pgfleet.common.storage.ObjectWriter;
 import io.pgfleet.common.storage.Storage;
 import java.io.IOException;
@@ -137,22 +138,7 @@ public final class FaultyStorage implements Storage {
     check(Op.CREATE, key);
     ObjectWriter w = real.create(key);
     boolean data = key.contains("/data/");
-    return new ObjectWriter() {
-      @Override
-      public void write(int b) throws IOException {
-        w.write(b);
-      }
-
-      @Override
-      public void write(byte[] b, int off, int len) throws IOException {
-        w.write(b, off, len);
-      }
-
-      @Override
-      public void flush() throws IOException {
-        w.flush();
-      }
-
+    return new ForwardingObjectWriter(w) {
       @Override
       public void commit() throws IOException {
         if (data) {
@@ -167,11 +153,6 @@ public final class FaultyStorage implements Storage {
         }
         check(Op.COMMIT, key);
         w.commit();
-      }
-
-      @Override
-      public void close() throws IOException {
-        w.close();
       }
     };
   }

@@ -140,33 +140,13 @@ public final class ResilientStorage implements Storage {
   @Override
   public ObjectWriter create(String key) throws IOException {
     ObjectWriter w = circuit.call("create", key, () -> real.create(key));
-    return new ObjectWriter() {
-      @Override
-      public void write(int b) throws IOException {
-        w.write(b);
-      }
-
-      @Override
-      public void write(byte[] b, int off, int len) throws IOException {
-        w.write(b, off, len);
-      }
-
-      @Override
-      public void flush() throws IOException {
-        w.flush();
-      }
-
+    return new ForwardingObjectWriter(w) {
       @Override
       public void commit() throws IOException {
         circuit.call("commit", key, () -> {
           w.commit();
           return null;
         });
-      }
-
-      @Override
-      public void close() throws IOException {
-        w.close();
       }
     };
   }

@@ -237,21 +237,11 @@ class ResilientStorageTest {
     @Override
     public ObjectWriter create(String key) throws IOException {
       ObjectWriter w = real.create(key);
-      return new ObjectWriter() {
-        @Override
-        public void write(int b) throws IOException {
-          w.write(b);
-        }
-
+      return new ForwardingObjectWriter(w) {
         @Override
         public void commit() throws IOException {
           maybeFail();
           w.commit();
-        }
-
-        @Override
-        public void close() throws IOException {
-          w.close();
         }
       };
     }
