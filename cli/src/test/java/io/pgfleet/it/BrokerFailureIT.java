@@ -11,8 +11,6 @@ import io.pgfleet.common.kafka.Topics;
 import io.pgfleet.common.storage.FileSystemStorage;
 import io.pgfleet.it.support.Backends;
 import io.pgfleet.it.support.BrokerCluster;
-import io.pgfleet.it.support.Cli;
-import io.pgfleet.it.support.DatabaseComparison;
 import io.pgfleet.it.support.EventLog;
 import io.pgfleet.it.support.OneDatabaseFleet;
 import io.pgfleet.it.support.TestPostgres;
@@ -148,11 +146,7 @@ class BrokerFailureIT {
           Thread.sleep(500);
         }
       }
-      PG.dropDatabase(restored);
-      Cli.Result r = Cli.run("restore", "--repo", repo.toString(), "--backup", "latest", "--target",
-          PG.url(restored));
-      assertThat(r.exitCode()).as(r.err()).isZero();
-      DatabaseComparison.compare(PG, db, restored).assertEqual();
+      OneDatabaseFleet.restoreLatestAndCompare(PG, repo, db, restored);
     } finally {
       PG.dropDatabase(restored);
       PG.dropDatabase(db);

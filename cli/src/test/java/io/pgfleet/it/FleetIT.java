@@ -29,7 +29,6 @@ import java.time.ZoneOffset;
 import java.time.ZonedDateTime;
 import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -426,23 +425,6 @@ class FleetIT {
     return e.subject().substring(0, e.subject().indexOf('/'));
   }
 
-  /** The most intervals open at once; at equal instants an end counts before a start. */
-  private static int maxOverlap(List<Instant[]> intervals) {
-    List<Object[]> points = new ArrayList<>();
-    for (Instant[] i : intervals) {
-      points.add(new Object[] {i[0], 1});
-      points.add(new Object[] {i[1], -1});
-    }
-    points.sort(Comparator.<Object[], Instant>comparing(p -> (Instant) p[0]).thenComparing(p -> (Integer) p[1]));
-    int open = 0;
-    int max = 0;
-    for (Object[] p : points) {
-      open += (Integer) p[1];
-      max = Math.max(max, open);
-    }
-    return max;
-  }
-
   private static int maxConcurrentTasks(List<CloudEvent> evs, Set<String> runs, String cluster) {
     Map<String, Instant> ends = new HashMap<>();
     for (CloudEvent e : evs) {
@@ -458,7 +440,7 @@ class FleetIT {
       }
     }
     assertThat(intervals).allMatch(i -> i[1] != null);
-    return maxOverlap(intervals);
+    return EventLog.maxOverlap(intervals);
   }
 
   private static int maxConcurrentRuns(List<CloudEvent> evs, Set<String> runs, String cluster) {
@@ -474,7 +456,7 @@ class FleetIT {
         intervals.add(new Instant[] {e.time(), ends.get(e.runid())});
       }
     }
-    return maxOverlap(intervals);
+    return EventLog.maxOverlap(intervals);
   }
 
   /**

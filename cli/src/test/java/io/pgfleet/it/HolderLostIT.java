@@ -9,8 +9,6 @@ import io.pgfleet.common.event.CloudEvent;
 import io.pgfleet.common.event.EventTypes;
 import io.pgfleet.common.event.Payloads;
 import io.pgfleet.common.storage.FileSystemStorage;
-import io.pgfleet.it.support.Cli;
-import io.pgfleet.it.support.DatabaseComparison;
 import io.pgfleet.it.support.EventLog;
 import io.pgfleet.it.support.OneDatabaseFleet;
 import io.pgfleet.it.support.TestPostgres;
@@ -86,11 +84,7 @@ class HolderLostIT {
             && e.subject().equals("main/" + db)).map(e -> e.data().get("snapshot").asText()).distinct())
             .hasSize(2);
       }
-      PG.dropDatabase(restored);
-      Cli.Result r = Cli.run("restore", "--repo", repo.toString(), "--backup", "latest", "--target",
-          PG.url(restored));
-      assertThat(r.exitCode()).as(r.err()).isZero();
-      DatabaseComparison.compare(PG, db, restored).assertEqual();
+      OneDatabaseFleet.restoreLatestAndCompare(PG, repo, db, restored);
     } finally {
       PG.dropDatabase(restored);
       PG.dropDatabase(db);

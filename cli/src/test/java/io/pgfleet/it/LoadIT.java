@@ -277,8 +277,8 @@ class LoadIT {
     GcLine liveAfter = fullGc(pid);
     List<CloudEvent> starts = of(all, runs, EventTypes.TASK_STARTED);
     List<CloudEvent> taskEnds = of(all, runs, EventTypes.TASK_COMPLETED);
-    int peakTasks = maxOverlap(intervals(all, runs, EventTypes.TASK_STARTED, EventTypes.TASK_COMPLETED, true));
-    int peakRuns = maxOverlap(intervals(all, runs, EventTypes.BACKUP_STARTED, EventTypes.BACKUP_COMPLETED, false));
+    int peakTasks = EventLog.maxOverlap(intervals(all, runs, EventTypes.TASK_STARTED, EventTypes.TASK_COMPLETED, true));
+    int peakRuns = EventLog.maxOverlap(intervals(all, runs, EventTypes.BACKUP_STARTED, EventTypes.BACKUP_COMPLETED, false));
     Duration longestGap = longestGap(starts);
 
     // The workers' live sets, once their idle sessions (kept 3 s for the next task of a run) are closed; what they
@@ -572,23 +572,6 @@ class LoadIT {
       }
     }
     return out;
-  }
-
-  /** The most intervals open at once; at equal instants an end counts before a start. */
-  private static int maxOverlap(List<Instant[]> intervals) {
-    List<Object[]> points = new ArrayList<>();
-    for (Instant[] i : intervals) {
-      points.add(new Object[] {i[0], 1});
-      points.add(new Object[] {i[1], -1});
-    }
-    points.sort(Comparator.<Object[], Instant>comparing(p -> (Instant) p[0]).thenComparing(p -> (Integer) p[1]));
-    int open = 0;
-    int max = 0;
-    for (Object[] p : points) {
-      open += (Integer) p[1];
-      max = Math.max(max, open);
-    }
-    return max;
   }
 
   /** The longest time between two consecutive task starts: an admission stall would show here. */

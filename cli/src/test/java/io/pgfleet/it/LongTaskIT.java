@@ -11,8 +11,6 @@ import io.pgfleet.common.event.Payloads;
 import io.pgfleet.common.kafka.Topics;
 import io.pgfleet.common.storage.FileSystemStorage;
 import io.pgfleet.it.support.Backends;
-import io.pgfleet.it.support.Cli;
-import io.pgfleet.it.support.DatabaseComparison;
 import io.pgfleet.it.support.EventLog;
 import io.pgfleet.it.support.FleetProcesses;
 import io.pgfleet.it.support.OneDatabaseFleet;
@@ -201,11 +199,7 @@ class LongTaskIT {
         assertThat(bigCompleted.dataAs(Payloads.TaskCompleted.class).worker())
             .isEqualTo(bigStarted.dataAs(Payloads.TaskStarted.class).worker());
       }
-      PG.dropDatabase(restored);
-      Cli.Result r = Cli.run("restore", "--repo", repo.toString(), "--backup", "latest", "--target",
-          PG.url(restored));
-      assertThat(r.exitCode()).as(r.err()).isZero();
-      DatabaseComparison.compare(PG, db, restored).assertEqual();
+      OneDatabaseFleet.restoreLatestAndCompare(PG, repo, db, restored);
     } finally {
       logGroupChanges(false);
       PG.dropDatabase(restored);
@@ -284,11 +278,7 @@ class LongTaskIT {
         lap("run checked", t0);
       }
       lap("coordinator stopped", t0);
-      PG.dropDatabase(restored);
-      Cli.Result r = Cli.run("restore", "--repo", repo.toString(), "--backup", "latest", "--target",
-          PG.url(restored));
-      assertThat(r.exitCode()).as(r.err()).isZero();
-      DatabaseComparison.compare(PG, db, restored).assertEqual();
+      OneDatabaseFleet.restoreLatestAndCompare(PG, repo, db, restored);
       lap("restored and compared", t0);
     } finally {
       PG.dropDatabase(restored);

@@ -4,7 +4,9 @@ import io.pgfleet.common.event.CloudEvent;
 import io.pgfleet.common.json.Json;
 import io.pgfleet.common.kafka.Topics;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -89,5 +91,22 @@ public final class EventLog implements AutoCloseable {
   public void close() throws InterruptedException {
     stop = true;
     thread.join(5000);
+  }
+
+  /** The most intervals open at once; at equal instants an end counts before a start. */
+  public static int maxOverlap(List<Instant[]> intervals) {
+    List<Object[]> points = new ArrayList<>();
+    for (Instant[] i : intervals) {
+      points.add(new Object[] {i[0], 1});
+      points.add(new Object[] {i[1], -1});
+    }
+    points.sort(Comparator.<Object[], Instant>comparing(p -> (Instant) p[0]).thenComparing(p -> (Integer) p[1]));
+    int open = 0;
+    int max = 0;
+    for (Object[] p : points) {
+      open += (Integer) p[1];
+      max = Math.max(max, open);
+    }
+    return max;
   }
 }

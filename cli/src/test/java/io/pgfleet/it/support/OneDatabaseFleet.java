@@ -68,4 +68,16 @@ public final class OneDatabaseFleet {
   public static String backupNow(FleetProcess p, String database) throws Exception {
     return p.coordinator().backupNow("main", database).toCompletionStage().toCompletableFuture().get().runId();
   }
+
+  /**
+   * Restores the repository's latest backup into {@code target} (dropped first, if it exists) with the CLI, and
+   * checks that it equals {@code source}.
+   */
+  public static void restoreLatestAndCompare(TestPostgres pg, Path repo, String source, String target)
+      throws Exception {
+    pg.dropDatabase(target);
+    Cli.Result r = Cli.run("restore", "--repo", repo.toString(), "--backup", "latest", "--target", pg.url(target));
+    assertThat(r.exitCode()).as(r.err()).isZero();
+    DatabaseComparison.compare(pg, source, target).assertEqual();
+  }
 }
