@@ -1,7 +1,11 @@
 package io.pgfleet.cli;
 
 import io.pgfleet.common.config.SecretCommand;
+import io.pgfleet.common.crypto.ArtifactCipher;
+import io.pgfleet.common.crypto.DataKeys;
+import io.pgfleet.common.crypto.ManifestSeal;
 import io.pgfleet.common.crypto.MasterKey;
+import io.pgfleet.common.manifest.Manifest;
 import java.nio.file.Path;
 import java.util.List;
 import picocli.CommandLine.Option;
@@ -34,6 +38,28 @@ final class EncryptionKeyOption {
       }
       return MasterKey.resolve(file, System.getenv());
     } catch (MasterKey.InvalidKeyException | SecretCommand.FailedException e) {
+      throw new UserError(e.getMessage());
+    }
+  }
+
+  /** A backup's manifest, its sealed part opened where a key was given, and the cipher of its artifacts. */
+  record Opened(Manifest manifest, ArtifactCipher cipher) {}
+
+  /**
+   * Opens an encrypted backup with the key given, if one is: its artifacts' cipher, and its manifest with the sealed
+   * part authenticated and checked against the clear artifact list. An unencrypted backup, or no key, leaves the
+   * manifest as stored and the cipher {@link ArtifactCipher#NONE}. A wrong key or a damaged sealed part is a
+   * {@link UserError}.
+   */
+  Opened openIfKeyGiven(Manifest m) {
+    MasterKey key = m.encrypted() ? key() : null;
+    if (key == null) {
+      return new Opened(m, ArtifactCipher.NONE);
+    }
+    try {
+      ArtifactCipher cipher = ArtifactCipher.forBackup(m.encryption(), key, "backup " + m.backupId());
+      return new Opened(ManifestSeal.open(m, cipher), cipher);
+    } catch (DataKeys.WrongKeyException e) {
       throw new UserError(e.getMessage());
     }
   }

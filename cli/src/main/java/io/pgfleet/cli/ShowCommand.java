@@ -38,17 +38,9 @@ final class ShowCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Storage storage = selection.open();
-    Manifest m = selection.find(storage);
-    ArtifactCipher cipher = ArtifactCipher.NONE;
-    MasterKey key = m.encrypted() ? encryption.key() : null;
-    if (key != null) {
-      try {
-        cipher = ArtifactCipher.forBackup(m.encryption(), key, "backup " + m.backupId());
-        m = ManifestSeal.open(m, cipher);
-      } catch (DataKeys.WrongKeyException e) {
-        throw new UserError(e.getMessage());
-      }
-    }
+    EncryptionKeyOption.Opened opened = encryption.openIfKeyGiven(selection.find(storage));
+    Manifest m = opened.manifest();
+    ArtifactCipher cipher = opened.cipher();
     var out = System.out;
     out.printf("backup    %s%n", m.backupId());
     out.printf("database  %s/%s%n", m.cluster(), m.database());

@@ -1,8 +1,6 @@
 package io.pgfleet.cli;
 
 import io.pgfleet.common.crypto.ArtifactCipher;
-import io.pgfleet.common.crypto.DataKeys;
-import io.pgfleet.common.crypto.ManifestSeal;
 import io.pgfleet.common.manifest.Manifest;
 import io.pgfleet.common.repository.BackupLocks;
 import io.pgfleet.common.repository.BackupVerifier;
@@ -23,18 +21,10 @@ final class VerifyCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Storage storage = selection.open();
-    Manifest m = selection.find(storage);
-    ArtifactCipher cipher = ArtifactCipher.NONE;
-    io.pgfleet.common.crypto.MasterKey key = m.encrypted() ? encryption.key() : null;
-    if (key != null) {
-      try {
-        cipher = ArtifactCipher.forBackup(m.encryption(), key, "backup " + m.backupId());
-        // Opening authenticates the manifest's sealed part too, and checks it against the clear artifact list.
-        m = ManifestSeal.open(m, cipher);
-      } catch (DataKeys.WrongKeyException e) {
-        throw new UserError(e.getMessage());
-      }
-    }
+    // With the key, opening authenticates the manifest's sealed part too, and checks it against the clear list.
+    EncryptionKeyOption.Opened opened = encryption.openIfKeyGiven(selection.find(storage));
+    Manifest m = opened.manifest();
+    ArtifactCipher cipher = opened.cipher();
     BackupVerifier.Result r;
     // Locked while read, so retention does not delete it under us.
     try (BackupLocks.Lock lock = BackupSelection.lock(storage, m, "verify")) {
