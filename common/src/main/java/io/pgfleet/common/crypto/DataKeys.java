@@ -2,14 +2,11 @@ package io.pgfleet.common.crypto;
 
 import io.pgfleet.common.manifest.BackupEncryption;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
 import java.security.SecureRandom;
 import java.util.Arrays;
 import java.util.Base64;
 import javax.crypto.AEADBadTagException;
-import javax.crypto.Cipher;
 import javax.crypto.SecretKey;
-import javax.crypto.spec.GCMParameterSpec;
 import javax.crypto.spec.SecretKeySpec;
 
 /**
@@ -27,21 +24,10 @@ public final class DataKeys {
   public static ArtifactCipher newBackupKey(MasterKey master) {
     byte[] dk = new byte[32];
     RANDOM.nextBytes(dk);
-    byte[] nonce = new byte[12];
-    RANDOM.nextBytes(nonce);
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.ENCRYPT_MODE, master.secretKey(), new GCMParameterSpec(128, nonce));
-      c.updateAAD(WRAP_AAD);
-      byte[] wrapped = c.doFinal(dk);
-      byte[] all = new byte[12 + wrapped.length];
-      System.arraycopy(nonce, 0, all, 0, 12);
-      System.arraycopy(wrapped, 0, all, 12, wrapped.length);
       BackupEncryption e = new BackupEncryption(ArtifactCipher.FORMAT, master.keyId(),
-          Base64.getEncoder().encodeToString(all));
+          Base64.getEncoder().encodeToString(GcmMessage.seal(master.secretKey(), WRAP_AAD, dk)));
       return new ArtifactCipher(new SecretKeySpec(dk, "AES"), e);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-256-GCM is unavailable in this JVM", e);
     } finally {
       Arrays.fill(dk, (byte) 0);
     }
@@ -70,25 +56,21 @@ public final class DataKeys {
     } catch (IllegalArgumentException x) {
       throw new WrongKeyException(what + ": the manifest's wrapped key is not base64; the manifest is damaged");
     }
-    if (all.length != 12 + 32 + 16) {
+    if (all.length != GcmMessage.NONCE_BYTES + 32 + GcmMessage.TAG_BYTES) {
       throw new WrongKeyException(what + ": the manifest's wrapped key has " + all.length
           + " bytes, not 60; the manifest is damaged");
     }
+    byte[] dk;
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.DECRYPT_MODE, master.secretKey(), new GCMParameterSpec(128, all, 0, 12));
-      c.updateAAD(WRAP_AAD);
-      byte[] dk = c.doFinal(all, 12, all.length - 12);
-      try {
-        return new ArtifactCipher(new SecretKeySpec(dk, "AES"), e);
-      } finally {
-        Arrays.fill(dk, (byte) 0);
-      }
+      dk = GcmMessage.open(master.secretKey(), WRAP_AAD, all);
     } catch (AEADBadTagException x) {
       throw new WrongKeyException(what + ": key " + e.keyId() + " does not unwrap its data key (a different key"
           + " with the same id, or a damaged manifest)");
-    } catch (GeneralSecurityException x) {
-      throw new IllegalStateException("AES-256-GCM is unavailable in this JVM", x);
+    }
+    try {
+      return new ArtifactCipher(new SecretKeySpec(dk, "AES"), e);
+    } finally {
+      Arrays.fill(dk, (byte) 0);
     }
   }
 

@@ -6,14 +6,9 @@ import io.pgfleet.common.manifest.SealedFields;
 import io.pgfleet.common.repository.RepositoryLayout;
 import io.pgfleet.common.repository.RestoreTestReport;
 import java.io.IOException;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.security.GeneralSecurityException;
-import java.security.SecureRandom;
 import java.util.Base64;
 import javax.crypto.AEADBadTagException;
-import javax.crypto.Cipher;
-import javax.crypto.spec.GCMParameterSpec;
 
 /**
  * Seals and opens the client-describing parts of an encrypted backup's manifest and of its restore test results
@@ -27,7 +22,6 @@ import javax.crypto.spec.GCMParameterSpec;
 public final class ManifestSeal {
   static final String AAD_PREFIX = "pgfleet-sealed-manifest-v1:";
   static final String REPORT_AAD_PREFIX = "pgfleet-sealed-report-v1:";
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   private ManifestSeal() {}
 
@@ -127,18 +121,7 @@ public final class ManifestSeal {
   }
 
   private static String seal(byte[] plain, ArtifactCipher cipher, byte[] aad) {
-    byte[] nonce = new byte[12];
-    RANDOM.nextBytes(nonce);
-    try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.ENCRYPT_MODE, cipher.dataKey(), new GCMParameterSpec(128, nonce));
-      c.updateAAD(aad);
-      byte[] sealed = c.doFinal(plain);
-      return Base64.getEncoder().encodeToString(ByteBuffer.allocate(12 + sealed.length).put(nonce).put(sealed)
-          .array());
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-256-GCM is unavailable in this JVM", e);
-    }
+    return Base64.getEncoder().encodeToString(GcmMessage.seal(cipher.dataKey(), aad, plain));
   }
 
   /**
@@ -157,20 +140,15 @@ public final class ManifestSeal {
     } catch (IllegalArgumentException e) {
       throw new DataKeys.WrongKeyException(whose + " sealed part is not base64; " + subject + " is damaged");
     }
-    if (all.length < 12 + 16) {
+    if (all.length < GcmMessage.NONCE_BYTES + GcmMessage.TAG_BYTES) {
       throw new DataKeys.WrongKeyException(whose + " sealed part has only " + all.length + " bytes; " + subject
           + " is damaged");
     }
     try {
-      Cipher c = Cipher.getInstance("AES/GCM/NoPadding");
-      c.init(Cipher.DECRYPT_MODE, cipher.dataKey(), new GCMParameterSpec(128, all, 0, 12));
-      c.updateAAD(aad);
-      return c.doFinal(all, 12, all.length - 12);
+      return GcmMessage.open(cipher.dataKey(), aad, all);
     } catch (AEADBadTagException e) {
       throw new DataKeys.WrongKeyException(whose + " sealed part fails authentication: it was tampered with or"
           + " belongs to another backup; " + subject + " cannot be trusted");
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException("AES-256-GCM is unavailable in this JVM", e);
     }
   }
 
